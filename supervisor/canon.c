@@ -1,0 +1,2 @@
+/* canon: placeholder until the module lands. */
+#include "canon.h"

@@ -1,0 +1,2 @@
+/* dotenv: placeholder until the module lands. */
+#include "dotenv.h"

@@ -1,0 +1,2 @@
+/* interp: placeholder until the module lands. */
+#include "interp.h"

@@ -1,0 +1,2 @@
+/* merge: placeholder until the module lands. */
+#include "merge.h"

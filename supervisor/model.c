@@ -1,0 +1,2 @@
+/* model: placeholder until the module lands. */
+#include "model.h"

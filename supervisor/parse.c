@@ -1,0 +1,2 @@
+/* parse: placeholder until the module lands. */
+#include "parse.h"
