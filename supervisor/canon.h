@@ -14,7 +14,11 @@
 /* Returns the number of errors. */
 size_t canon_file(Arena *a, Node *root, const char *base_dir, Diag *d);
 /* Canonicalizes one service definition (used for extends bases). */
-size_t canon_service(Arena *a, Node *svc, const char *base_dir, Diag *d);
+size_t canon_service(Arena *a, Node *svc, const char *name, const char *base_dir, Diag *d);
+
+/* Final output form of a merged tree: command, entrypoint strings split
+ * into argv lists. Run after the model has read them. */
+void canon_finish(Arena *a, Node *root);
 
 /* Splits a command line the way Compose does (POSIX shell words: quotes and
  * backslashes, no expansion). Returns 0, or -EINVAL on an unclosed quote. */

@@ -29,6 +29,11 @@ void config_options_free(ConfigOptions *o);
  * in d (no services file found: -ENOENT). */
 int config_load(const ConfigOptions *o, Project **ret, Diag *d);
 
+/* Loads a project from one in-memory file named `name` (its folder is the
+ * project folder), for fuzzing and tests. Same results as config_load. */
+int config_load_string(const ConfigOptions *o, const char *name, const char *data, size_t len,
+                       Project **ret, Diag *d);
+
 /* Compose's project name normalization: lower case, only [a-z0-9_-],
  * must start with a letter or digit. Returns a malloc'd string, or NULL
  * when nothing valid is left. */
