@@ -258,3 +258,20 @@ typedef struct Project {
 
 void project_free(Project *p);
 Service *project_service(const Project *p, const char *name);
+
+/* ---- building ---- */
+
+typedef struct ModelOptions {
+    const StrVec *profiles; /* active profiles; "*" enables every profile */
+    const StrVec *services; /* named on the command line: only these and what they need */
+    bool all_profiles;      /* every service, whatever its profiles */
+} ModelOptions;
+
+/* Builds the services, volumes and networks of p from p->tree (canonical and
+ * merged). p->name, p->workdir, p->env, p->arena and p->tree must be set.
+ * Cross-service checks (unknown or disabled dependencies, cycles, host ports
+ * published twice, undeclared volumes and networks) report at the node where
+ * the value was written. Also fills the tree with what Compose's normalized
+ * form adds (project name, resolved environment, default network). Returns
+ * the number of errors. */
+size_t model_build(Project *p, const ModelOptions *o, Diag *d);
