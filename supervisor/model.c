@@ -922,9 +922,9 @@ static void check_ports(Builder *b)
                         continue;
                     const Loc *ol = &o->ports[l].loc;
                     diag_error(b->d, &pm->loc,
-                               "services.%s.ports[%zu]: host port %s:%u/%s is already published by service \"%s\" (%s:%d)",
+                               "services.%s.ports[%zu]: host port %s:%u/%s is already published by service \"%s\" (%s:%d:%d)",
                                s->name, k, pm->host_ip, pm->published_lo, pm->protocol, o->name,
-                               ol->file ? ol->file : "?", ol->line);
+                               ol->file ? ol->file : "?", ol->line, ol->col);
                     reported = true;
                 }
             }
