@@ -173,6 +173,8 @@ static void set_default(Arena *a, Node *map, const char *key, Node *val)
         node_map_set(a, map, key, val);
 }
 
+static void canon_bytes(Arena *a, Node *map, const char *key);
+
 /* ---- ports ---- */
 
 static size_t canon_ports(Arena *a, Node *svc, const char *name, Diag *d)
@@ -235,6 +237,9 @@ static size_t canon_volumes(Arena *a, Node *svc, const char *name, const char *b
         Node *v = vols->vals[i];
         if (v->kind == NODE_MAP) {
             Node *type = node_get(v, "type");
+            Node *tm = node_get(v, "tmpfs");
+            if (tm && tm->kind == NODE_MAP)
+                canon_bytes(a, tm, "size");
             Node *src = node_get(v, "source");
             if (type && node_is_scalar(type) && streq(type->str, "bind") && node_is_scalar(src))
                 node_map_set(a, v, "source", abs_path_node(a, src, base_dir));
@@ -362,7 +367,6 @@ static void canon_depends_on(Arena *a, Node *svc)
             continue;
         set_default(a, v, "condition", node_scalar(a, "service_started", &v->loc));
         set_default(a, v, "required", node_bool(a, true, &v->loc));
-        set_default(a, v, "restart", node_bool(a, false, &v->loc));
     }
 }
 
@@ -530,6 +534,9 @@ size_t canon_service(Arena *a, Node *svc, const char *name, const char *base_dir
     canon_scalar_list(a, svc, "dns_search");
     canon_bytes(a, svc, "mem_limit");
     canon_bytes(a, svc, "shm_size");
+    Node *cpus = node_get(svc, "cpus");
+    if (node_is_scalar(cpus) && cpus->style == STYLE_QUOTED && strtod(cpus->str, NULL) > 0)
+        cpus->style = STYLE_PLAIN; /* "0.5" and 0.5 are the same limit */
     canon_duration(a, svc, "stop_grace_period");
     canon_develop(a, svc, base_dir);
     canon_xtend(a, svc, base_dir);

@@ -948,6 +948,7 @@ size_t model_build(Project *p, const ModelOptions *o, Diag *d)
 
     /* Compose's normalized form starts with the project name. */
     node_map_remove(p->tree, "name");
+    node_map_remove(p->tree, "version"); /* obsolete; Compose drops it too */
     Node *root = node_new(a, NODE_MAP, &p->tree->loc);
     node_map_set(a, root, "name", node_scalar(a, p->name, &p->tree->loc));
     for (size_t i = 0; i < p->tree->len; i++)
