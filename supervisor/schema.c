@@ -109,7 +109,7 @@ static void err(Ctx *c, const Node *n, const char *fmt, ...)
 static const char *kind_name(const Node *n)
 {
     if (n && n->kind == NODE_SEQ)
-        return "a sequence";
+        return "a list";
     return node_kind_name(n);
 }
 
@@ -229,7 +229,7 @@ static bool want_seq(Ctx *c, const Node *n)
 {
     if (n && n->kind == NODE_SEQ)
         return true;
-    err(c, n, "must be a sequence, not %s", kind_name(n));
+    err(c, n, "must be a list, not %s", kind_name(n));
     return false;
 }
 
@@ -386,7 +386,7 @@ static void check_string_or_list(Ctx *c, const Node *n)
     if (node_is_scalar(n))
         return;
     if (!n || n->kind != NODE_SEQ) {
-        err(c, n, "must be a string or a sequence, not %s", kind_name(n));
+        err(c, n, "must be a string or a list, not %s", kind_name(n));
         return;
     }
     check_list_of_strings(c, n);
@@ -401,7 +401,7 @@ static void check_list_or_dict(Ctx *c, const Node *n)
         return;
     }
     if (!n || n->kind != NODE_MAP) {
-        err(c, n, "must be a mapping or a sequence, not %s", kind_name(n));
+        err(c, n, "must be a mapping or a list, not %s", kind_name(n));
         return;
     }
     for (size_t i = 0; i < n->len; i++) {
@@ -432,7 +432,7 @@ static void check_command(Ctx *c, const Node *n)
     if (node_is_null(n) || node_is_scalar(n))
         return;
     if (n->kind != NODE_SEQ) {
-        err(c, n, "must be a string or a sequence, not %s", kind_name(n));
+        err(c, n, "must be a string or a list, not %s", kind_name(n));
         return;
     }
     check_list_of_strings(c, n);
@@ -444,7 +444,7 @@ static void check_exec(Ctx *c, const Node *n)
     if (node_is_scalar(n))
         return;
     if (!n || n->kind != NODE_SEQ) {
-        err(c, n, "must be a string or a sequence, not %s", kind_name(n));
+        err(c, n, "must be a string or a list, not %s", kind_name(n));
         return;
     }
     if (n->len == 0) {
@@ -510,7 +510,7 @@ static void check_extra_hosts(Ctx *c, const Node *n)
         return;
     }
     if (!n || n->kind != NODE_SEQ) {
-        err(c, n, "must be a mapping or a sequence, not %s", kind_name(n));
+        err(c, n, "must be a mapping or a list, not %s", kind_name(n));
         return;
     }
     for (size_t i = 0; i < n->len; i++) {
@@ -621,7 +621,7 @@ static void check_env_file(Ctx *c, const Node *n)
         return;
     }
     if (!n || n->kind != NODE_SEQ) {
-        err(c, n, "must be a string or a sequence, not %s", kind_name(n));
+        err(c, n, "must be a string or a list, not %s", kind_name(n));
         return;
     }
     for (size_t i = 0; i < n->len; i++) {
@@ -856,7 +856,7 @@ static void check_depends_on(Ctx *c, const Node *n)
         return;
     }
     if (!n || n->kind != NODE_MAP) {
-        err(c, n, "must be a mapping or a sequence, not %s", kind_name(n));
+        err(c, n, "must be a mapping or a list, not %s", kind_name(n));
         return;
     }
     for (size_t i = 0; i < n->len; i++) {
@@ -875,7 +875,7 @@ static void check_hc_test(Ctx *c, const Node *n)
     if (node_is_scalar(n))
         return;
     if (!n || n->kind != NODE_SEQ) {
-        err(c, n, "must be a string or a sequence, not %s", kind_name(n));
+        err(c, n, "must be a string or a list, not %s", kind_name(n));
         return;
     }
     check_list_of_strings(c, n);
@@ -922,7 +922,7 @@ static void check_svc_networks(Ctx *c, const Node *n)
         return;
     }
     if (!n || n->kind != NODE_MAP) {
-        err(c, n, "must be a mapping or a sequence, not %s", kind_name(n));
+        err(c, n, "must be a mapping or a list, not %s", kind_name(n));
         return;
     }
     for (size_t i = 0; i < n->len; i++) {

@@ -144,16 +144,16 @@ TEST(wrong_types)
     CHECK_ONE("services:\n  web:\n    restart: {a: 1}\n",
               "t.yaml:3:14: error: services.web.restart: must be a string, not a mapping");
     CHECK_ONE("services:\n  - web\n",
-              "t.yaml:2:3: error: services: must be a mapping, not a sequence");
+              "t.yaml:2:3: error: services: must be a mapping, not a list");
     CHECK_ONE("services:\n  web: nginx\n",
               "t.yaml:2:8: error: services.web: must be a mapping, not a string");
     CHECK_ONE("services:\n  web:\n    environment: FOO=1\n",
-              "t.yaml:3:18: error: services.web.environment: must be a mapping or a sequence, "
+              "t.yaml:3:18: error: services.web.environment: must be a mapping or a list, "
               "not a string");
     CHECK_ONE("services:\n  web:\n    ports: {a: 1}\n",
-              "t.yaml:3:12: error: services.web.ports: must be a sequence, not a mapping");
+              "t.yaml:3:12: error: services.web.ports: must be a list, not a mapping");
     CHECK_ONE("services:\n  web:\n    command: {a: 1}\n",
-              "t.yaml:3:14: error: services.web.command: must be a string or a sequence, not a "
+              "t.yaml:3:14: error: services.web.command: must be a string or a list, not a "
               "mapping");
     CHECK_ONE("services:\n  web:\n    healthcheck:\n      retries: true\n",
               "t.yaml:4:16: error: services.web.healthcheck.retries: must be an integer, not a "
@@ -164,8 +164,8 @@ TEST(wrong_types)
               "t.yaml:3:11: error: services.web.image: must be a string, not null");
     CHECK_ONE("services:\n  web:\n    environment:\n      A: [1]\n",
               "t.yaml:4:10: error: services.web.environment.A: must be a string, a number, a "
-              "boolean or null, not a sequence");
-    CHECK_ONE("- a\n", "t.yaml:1:1: error: the top level must be a mapping, not a sequence");
+              "boolean or null, not a list");
+    CHECK_ONE("- a\n", "t.yaml:1:1: error: the top level must be a mapping, not a list");
 }
 
 TEST(scalars_read_as_strings_where_text_is_expected)
