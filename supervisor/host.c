@@ -1,0 +1,2 @@
+/* host: placeholder until the module lands. */
+#include "host.h"

@@ -1,0 +1,2 @@
+/* logmux: placeholder until the module lands. */
+#include "logmux.h"

@@ -1,0 +1,2 @@
+/* probe: placeholder until the module lands. */
+#include "probe.h"

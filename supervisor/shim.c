@@ -1,0 +1,2 @@
+/* shim: placeholder until the module lands. */
+#include "shim.h"
