@@ -16,8 +16,10 @@ void env_set(Env *e, const char *key, const char *val)
 {
     ssize_t i = env_find(e, key);
     if (i >= 0) {
+        /* copy first: val may be the current value (env_get of the same key) */
+        char *v = val ? xstrdup(val) : NULL;
         free(e->vals[i]);
-        e->vals[i] = val ? xstrdup(val) : NULL;
+        e->vals[i] = v;
         return;
     }
     if (e->n == e->cap) {
