@@ -3,14 +3,19 @@
  * gives `$`, `$NAME` and `${NAME}` are looked up, and an operator form
  * (`${NAME:-...}` and friends) pushes a frame whose operand is interpolated
  * into the frame's own buffer until the `}` that closes it. Nesting therefore
- * costs heap frames, not C stack, so a hostile string cannot overflow the
- * stack. Like compose-go, an operand is interpolated even when the operator
- * does not use it, so an error inside an unused default is still an error. */
+ * costs heap frames, not C stack, and is bounded (INTERP_MAX_DEPTH). Like
+ * compose-go, an operand is interpolated even when the operator does not use
+ * it, so an error inside an unused default is still an error. */
 #include "interp.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Each closing brace copies its result into the enclosing operand, so deep
+ * nesting of large values costs depth x size. Real files nest two or three
+ * levels; this bound keeps a hostile string linear. */
+#define INTERP_MAX_DEPTH 64
 
 typedef enum Op {
     OP_DEFAULT_IF_EMPTY, /* ${A:-x}: x when A is unset or empty */
@@ -235,6 +240,12 @@ static size_t dollar(Interp *it, size_t i)
     size_t oplen = parse_op(s, len, after, &op);
     if (oplen == 0) {
         bad_brace(it, i);
+        return len;
+    }
+    if (it->n >= INTERP_MAX_DEPTH) {
+        it->err = xasprintf("invalid interpolation format for \"%s\": more than %d nested "
+                            "substitutions",
+                            it->in, INTERP_MAX_DEPTH);
         return len;
     }
     push_frame(it, s + nstart, k, op);

@@ -296,7 +296,8 @@ TEST(interpolation_errors_at_the_value)
     CHECK_STR(d.msgs.v[1],
               ".env:3:5: error: invalid interpolation format for \"x\n${A\": a '}' is missing");
     CHECK_STR(d.msgs.v[2],
-              ".env:5:3: error: invalid interpolation format for \"${1}\": bad substitution \"${1}\"");
+              ".env:5:3: error: invalid interpolation format for \"${1}\": "
+              "bad substitution \"${1}\"");
     CHECK(!env_has(&e, "PASS"));
     CHECK_STR(env_get(&e, "Z"), "end");
     env_free(&e);

@@ -167,28 +167,62 @@ TEST(unclosed_brace_errors)
                  "ERR(-22): invalid interpolation format for \"${SET:-abc\": a '}' is missing");
     CHECK_INTERP("${A:-${B}",
                  "ERR(-22): invalid interpolation format for \"${A:-${B}\": a '}' is missing");
-    CHECK_INTERP("${SET:", "ERR(-22): invalid interpolation format for \"${SET:\": a '}' is missing");
+    CHECK_INTERP("${SET:",
+                 "ERR(-22): invalid interpolation format for \"${SET:\": a '}' is missing");
     CHECK_INTERP("${1A",
                  "ERR(-22): invalid interpolation format for \"${1A\": a '}' is missing");
 }
 
 TEST(bad_substitution_errors)
 {
-    CHECK_INTERP("${}", "ERR(-22): invalid interpolation format for \"${}\": bad substitution \"${}\"");
+    CHECK_INTERP("${}",
+                 "ERR(-22): invalid interpolation format for \"${}\": bad substitution \"${}\"");
     CHECK_INTERP("a ${1A} b",
-                 "ERR(-22): invalid interpolation format for \"a ${1A} b\": bad substitution \"${1A}\"");
+                 "ERR(-22): invalid interpolation format for \"a ${1A} b\": "
+                 "bad substitution \"${1A}\"");
     CHECK_INTERP("${A:x}",
-                 "ERR(-22): invalid interpolation format for \"${A:x}\": bad substitution \"${A:x}\"");
+                 "ERR(-22): invalid interpolation format for \"${A:x}\": "
+                 "bad substitution \"${A:x}\"");
     CHECK_INTERP("${A B}",
-                 "ERR(-22): invalid interpolation format for \"${A B}\": bad substitution \"${A B}\"");
+                 "ERR(-22): invalid interpolation format for \"${A B}\": "
+                 "bad substitution \"${A B}\"");
     CHECK_INTERP("${A:}",
-                 "ERR(-22): invalid interpolation format for \"${A:}\": bad substitution \"${A:}\"");
+                 "ERR(-22): invalid interpolation format for \"${A:}\": "
+                 "bad substitution \"${A:}\"");
     CHECK_INTERP("${-x}",
-                 "ERR(-22): invalid interpolation format for \"${-x}\": bad substitution \"${-x}\"");
+                 "ERR(-22): invalid interpolation format for \"${-x}\": "
+                 "bad substitution \"${-x}\"");
     /* The quoted part runs to the `}` matching the bad `${`. */
     CHECK_INTERP("${UNSET:-${1:-${B}}}",
                  "ERR(-22): invalid interpolation format for \"${UNSET:-${1:-${B}}}\": "
                  "bad substitution \"${1:-${B}}\"");
+}
+
+TEST(nesting_is_bounded)
+{
+    StrBuf in;
+    strbuf_init(&in, 0);
+    for (int i = 0; i < 64; i++)
+        strbuf_puts(&in, "${UNSET:-");
+    strbuf_puts(&in, "deep");
+    for (int i = 0; i < 64; i++)
+        strbuf_puts(&in, "}");
+    char *got = run(in.data);
+    CHECK_STR(got, "deep");
+    free(got);
+
+    StrBuf too;
+    strbuf_init(&too, 0);
+    strbuf_printf(&too, "${UNSET:-%s}", in.data);
+    char *want = xasprintf("ERR(-22): invalid interpolation format for \"%s\": more than 64 "
+                           "nested substitutions",
+                           too.data);
+    got = run(too.data);
+    CHECK_STR(got, want);
+    free(got);
+    free(want);
+    strbuf_free(&in);
+    strbuf_free(&too);
 }
 
 TEST(null_lookup_means_all_unset)
@@ -223,9 +257,11 @@ TEST(interp_tree_values_not_keys)
     CHECK_INT(d.errors, 2);
     REQUIRE(d.msgs.n == 2);
     CHECK_STR(d.msgs.v[0],
-              "compose.yaml:7:13: error: required variable PASS is missing a value: set PASS in .env");
+              "compose.yaml:7:13: error: required variable PASS is missing a value: "
+              "set PASS in .env");
     CHECK_STR(d.msgs.v[1],
-              "compose.yaml:8:12: error: invalid interpolation format for \"x${\": a '}' is missing");
+              "compose.yaml:8:12: error: invalid interpolation format for \"x${\": "
+              "a '}' is missing");
 
     Node *web = node_get(node_get(root, "services"), "web");
     REQUIRE(web != NULL);
