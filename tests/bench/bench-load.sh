@@ -1,0 +1,158 @@
+#!/bin/bash
+# Load benchmark: generates a services file of 500 realistic services and
+# times `tend -f FILE config -q` against `docker-compose -f FILE config -q`
+# (the column is left out when docker-compose is not installed). Prints the
+# median of N runs of each and the ratio. Not a pass/fail test on time: it
+# fails only when a program crashed or could not read the file.
+#   bench-load.sh [TEND]   TEND defaults to ${BUILD_DIR:-build}/supervisor/tend
+#   BENCH_RUNS      runs per program (default 20)
+#   BENCH_SERVICES  services in the file (default 500)
+set -u
+
+tend=${1:-${BUILD_DIR:-build}/supervisor/tend}
+runs=${BENCH_RUNS:-20}
+nsvc=${BENCH_SERVICES:-500}
+goal_ms=50
+
+if [ ! -x "$tend" ]; then
+    echo "bench-load: $tend: not an executable" >&2
+    exit 1
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/tend-bench.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+file=$tmp/compose.yaml
+
+# Each service: an image, short and long ports (unique host ports), a map
+# environment, a named volume and a bind mount, depends_on on up to three
+# earlier services (short and long forms), a healthcheck and labels.
+gen() {
+    echo "x-logging: &logging"
+    echo "  driver: json-file"
+    echo "  options: {max-size: 10m, max-file: \"3\"}"
+    echo "services:"
+    local i block
+    # Blocks are read into a variable rather than through cat: a fork per
+    # service would make generating the file slower than loading it.
+    for ((i = 0; i < nsvc; i++)); do
+        IFS= read -r -d "" block <<SVC
+  svc$i:
+    image: registry.example.com/team/svc$i:1.$((i % 7)).$((i % 13))
+    command: ["/app/bin/server", "--port", "8000", "--name", "svc$i"]
+    restart: unless-stopped
+    logging: *logging
+    ports:
+      - "$((20000 + i)):8000"
+      - target: 9090
+        published: "$((30000 + i))"
+        protocol: tcp
+        mode: host
+    environment:
+      SERVICE_NAME: svc$i
+      LOG_LEVEL: \${LOG_LEVEL:-info}
+      DATABASE_URL: postgres://app:secret@db:5432/svc$i
+      CACHE_URL: redis://cache:6379/$((i % 16))
+      WORKERS: "$((i % 8 + 1))"
+    volumes:
+      - data$i:/var/lib/svc$i
+      - ./config/svc$i.yaml:/etc/svc$i/config.yaml:ro
+      - type: tmpfs
+        target: /tmp
+SVC
+        printf '%s' "$block"
+        if ((i >= 3)); then
+            echo "    depends_on:"
+            if ((i % 2)); then
+                echo "      svc$((i - 1)):"
+                echo "        condition: service_healthy"
+                echo "      svc$((i - 3)):"
+                echo "        condition: service_started"
+            else
+                echo "      - svc$((i / 4))"
+                echo "      - svc$((i - 2))"
+                echo "      - svc$((i - 1))"
+            fi
+        fi
+        IFS= read -r -d "" block <<SVC
+    healthcheck:
+      test: ["CMD", "curl", "-fsS", "http://localhost:8000/health"]
+      interval: 10s
+      timeout: 2s
+      retries: 5
+      start_period: 30s
+    labels:
+      com.example.team: team$((i % 10))
+      com.example.tier: "$((i % 3))"
+      com.example.description: "service number $i of the benchmark"
+SVC
+        printf '%s' "$block"
+    done
+    echo "volumes:"
+    for ((i = 0; i < nsvc; i++)); do
+        echo "  data$i: {}"
+    done
+}
+gen >"$file"
+
+# time_runs NAME CMD...: prints the median wall time of CMD in ms (to 0.1),
+# or returns 1 after reporting why CMD failed. $EPOCHREALTIME avoids a fork
+# per clock read, which would blur times of a few milliseconds.
+time_runs() {
+    local name=$1
+    shift
+    local out rc
+    out=$("$@" 2>&1 >/dev/null)
+    rc=$?
+    if ((rc != 0)); then
+        echo "bench-load: $name exited with status $rc on $file" >&2
+        [ -n "$out" ] && printf '%s\n' "$out" | head -5 >&2
+        return $rc
+    fi
+    local t0 t1 k times=""
+    for ((k = 0; k < runs; k++)); do
+        t0=$EPOCHREALTIME
+        "$@" >/dev/null 2>&1
+        t1=$EPOCHREALTIME
+        times+="$t0 $t1"$'\n'
+    done
+    # Sort the durations and take the middle one (mean of the two middle ones
+    # for an even count).
+    printf '%s' "$times" | LC_ALL=C awk '{ printf "%.6f\n", ($2 - $1) * 1000 }' |
+        sort -n | LC_ALL=C awk '{ v[NR] = $1 }
+            END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+                  printf "%.1f\n", m }'
+}
+
+# A status above 128 is a signal (a crash); the bench fails only then, or
+# when the program is missing.
+crashed=0
+tend_ms=$(time_runs tend "$tend" -f "$file" config -q)
+rc=$?
+if ((rc != 0)); then
+    tend_ms=""
+    ((rc > 128 || rc == 126 || rc == 127)) && crashed=1
+fi
+
+dc_ms=""
+if command -v docker-compose >/dev/null 2>&1; then
+    # `config` needs no daemon; the user's Compose settings stay out of it.
+    dc_ms=$(
+        unset DOCKER_HOST COMPOSE_FILE COMPOSE_PROFILES COMPOSE_PROJECT_NAME
+        time_runs docker-compose docker-compose -f "$file" config -q
+    ) || dc_ms=""
+fi
+
+if [ -n "$tend_ms" ]; then
+    line="load $nsvc services: tend $tend_ms ms"
+else
+    line="load $nsvc services: tend failed"
+fi
+if [ -n "$dc_ms" ]; then
+    line+=", docker-compose $dc_ms ms"
+    if [ -n "$tend_ms" ]; then
+        line+=$(LC_ALL=C awk -v a="$tend_ms" -v b="$dc_ms" 'BEGIN {
+            if (a > 0) printf " (%.1fx faster)", b / a }')
+    fi
+fi
+echo "$line; goal < $goal_ms ms"
+exit $crashed
