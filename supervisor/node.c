@@ -599,7 +599,7 @@ static bool yaml_needs_quotes(const char *s)
     static const char *const special[] = {"true", "false", "yes", "no", "on", "off", "y", "n",
                                           "null", "~", "True", "False", "Yes", "No", "On",
                                           "Off", "Null", "NULL", "TRUE", "FALSE", "YES", "NO",
-                                          "ON", "OFF", "Y", "N"};
+                                          "ON", "OFF", "Y", "N", "<<"}; /* "<<": merge key */
     for (size_t i = 0; i < ARRAY_SIZE(special); i++)
         if (streq(s, special[i]))
             return true;
