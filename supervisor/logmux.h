@@ -61,5 +61,8 @@ void logmux_flush(LogMux *m, int source);
  * NULL for project-wide messages, shown under "tend"). */
 void logmux_system(LogMux *m, const char *service, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Writes bytes to the terminal output as they are (JSON event lines from
+ * the manager), in order with the service lines around them. */
+void logmux_raw(LogMux *m, const char *data, size_t len);
 /* Bytes waiting for the terminal; for tests and the flood benchmark. */
 size_t logmux_backlog(const LogMux *m);

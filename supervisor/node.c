@@ -12,6 +12,7 @@
 
 /* ---- diagnostics ---- */
 
+static void diag_vadd(Diag *d, const Loc *loc, const char *kind, const char *fmt, va_list ap) _printf_(4, 0);
 static void diag_vadd(Diag *d, const Loc *loc, const char *kind, const char *fmt, va_list ap)
 {
     _cleanup_free_ char *msg = xvasprintf(fmt, ap);
