@@ -384,6 +384,8 @@ static Node *load_full(Loader *l, const char *path, const char *data, size_t len
     Node *services = node_get(root, "services");
     if (services && services->kind == NODE_MAP)
         for (size_t i = 0; i < services->len; i++) {
+            if (!node_get(services->vals[i], "extends"))
+                continue;
             StrVec chain = {0};
             resolve_extends(l, root, path, services->keys[i]->str, &chain);
             strvec_free(&chain);

@@ -522,6 +522,19 @@ static void read_ports(Builder *b, Service *s, const Node *ports)
     }
 }
 
+static int cmp_volume(const void *a, const void *b)
+{
+    return strcmp(((const Volume *)a)->key, ((const Volume *)b)->key);
+}
+
+/* Volumes are sorted by key once read (read_volumes). */
+static ssize_t volume_index(const Project *p, const char *key)
+{
+    Volume probe = {.key = (char *)key};
+    Volume *v = p->n_volumes ? bsearch(&probe, p->volumes, p->n_volumes, sizeof(Volume), cmp_volume) : NULL;
+    return v ? v - p->volumes : -1;
+}
+
 static void read_mounts(Builder *b, Service *s, const Node *vols)
 {
     if (!vols || vols->kind != NODE_SEQ)
@@ -548,10 +561,7 @@ static void read_mounts(Builder *b, Service *s, const Node *vols)
         if (size)
             bytes_parse(size, &mt->tmpfs_size);
         if (mt->type == VOLUME_VOLUME && mt->source) {
-            bool found = false;
-            for (size_t k = 0; k < b->p->n_volumes; k++)
-                found |= streq(b->p->volumes[k].key, mt->source);
-            if (!found)
+            if (volume_index(b->p, mt->source) < 0)
                 diag_error(b->d, &m->loc,
                            "services.%s.volumes[%zu]: undefined volume \"%s\"; declare it under the top-level volumes key",
                            s->name, i, mt->source);
@@ -811,6 +821,7 @@ static void read_volumes(Builder *b)
         if (v->kind == NODE_MAP && !name)
             node_map_set(p->arena, v, "name", node_scalar(p->arena, vo->name, &v->loc));
     }
+    qsort(p->volumes, p->n_volumes, sizeof(Volume), cmp_volume);
 }
 
 static void read_networks_top(Builder *b, bool need_default)
@@ -902,34 +913,77 @@ static bool ranges_overlap(const PortMapping *a, const PortMapping *b)
     return a->published_lo <= b->published_hi && b->published_lo <= a->published_hi;
 }
 
+typedef struct PortRef {
+    const Service *s;
+    size_t k;
+} PortRef;
+
+static int cmp_portref(const void *a, const void *b)
+{
+    const PortRef *x = a, *y = b;
+    uint32_t px = x->s->ports[x->k].published_lo, py = y->s->ports[y->k].published_lo;
+    if (px != py)
+        return px < py ? -1 : 1;
+    /* Then in file order (services are sorted by name, ports by position),
+     * so the later one is reported. */
+    if (x->s->index != y->s->index)
+        return x->s->index < y->s->index ? -1 : 1;
+    return x->k < y->k ? -1 : x->k > y->k;
+}
+
+/* Fixed host ports published twice. A host range with one container port
+ * picks a free port in the range, so only fixed ports can clash. Sorted by
+ * port, clashes sit next to each other: O(n log n) for big files. */
 static void check_ports(Builder *b)
 {
     Project *p = b->p;
-    for (size_t i = 0; i < p->n_services; i++) {
-        Service *s = p->services[i];
-        for (size_t k = 0; k < s->n_ports; k++) {
-            const PortMapping *pm = &s->ports[k];
-            bool reported = false;
-            for (size_t j = 0; j <= i && !reported; j++) {
-                Service *o = p->services[j];
-                size_t lim = j == i ? k : o->n_ports;
-                for (size_t l = 0; l < lim && !reported; l++) {
-                    /* A host range with one container port picks a free port in the
-                     * range: only fixed ports can clash. */
-                    if (pm->published_lo != pm->published_hi || o->ports[l].published_lo != o->ports[l].published_hi)
-                        continue;
-                    if (!ranges_overlap(pm, &o->ports[l]))
-                        continue;
-                    const Loc *ol = &o->ports[l].loc;
-                    diag_error(b->d, &pm->loc,
-                               "services.%s.ports[%zu]: host port %s:%u/%s is already published by service \"%s\" (%s:%d:%d)",
-                               s->name, k, pm->host_ip, pm->published_lo, pm->protocol, o->name,
-                               ol->file ? ol->file : "?", ol->line, ol->col);
-                    reported = true;
-                }
-            }
+    size_t n = 0;
+    for (size_t i = 0; i < p->n_services; i++)
+        n += p->services[i]->n_ports;
+    PortRef *refs = xcalloc(n ? n : 1, sizeof(*refs));
+    size_t k = 0;
+    for (size_t i = 0; i < p->n_services; i++)
+        for (size_t j = 0; j < p->services[i]->n_ports; j++) {
+            const PortMapping *pm = &p->services[i]->ports[j];
+            if (pm->published_lo && pm->published_lo == pm->published_hi)
+                refs[k++] = (PortRef){p->services[i], j};
+        }
+    qsort(refs, k, sizeof(*refs), cmp_portref);
+    for (size_t i = 1; i < k; i++) {
+        const PortMapping *pm = &refs[i].s->ports[refs[i].k];
+        for (size_t j = i; j-- > 0;) {
+            const PortMapping *om = &refs[j].s->ports[refs[j].k];
+            if (om->published_lo != pm->published_lo)
+                break;
+            if (!ranges_overlap(pm, om))
+                continue;
+            const Loc *ol = &om->loc;
+            diag_error(b->d, &pm->loc,
+                       "services.%s.ports[%zu]: host port %s:%u/%s is already published by service \"%s\" (%s:%d:%d)",
+                       refs[i].s->name, refs[i].k, pm->host_ip, pm->published_lo, pm->protocol, refs[j].s->name,
+                       ol->file ? ol->file : "?", ol->line, ol->col);
+            break;
         }
     }
+    free(refs);
+}
+
+/* The services map is sorted by name once read: look names up by bisection
+ * (a 500-service file has thousands of dependency lookups). */
+static ssize_t sorted_index(const Node *map, const char *name)
+{
+    size_t lo = 0, hi = map->len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(map->keys[mid]->str, name);
+        if (c == 0)
+            return (ssize_t)mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return -1;
 }
 
 static void svc_profiles(const Node *svc, StrVec *out)
@@ -986,7 +1040,7 @@ size_t model_build(Project *p, const ModelOptions *o, Diag *d)
         if (!deps || deps->kind != NODE_MAP)
             continue;
         for (size_t k = 0; k < deps->len; k++) {
-            ssize_t j = node_index(all, deps->keys[k]->str);
+            ssize_t j = sorted_index(all, deps->keys[k]->str);
             if (j >= 0)
                 graph_add_edge(g, i, (size_t)j);
         }
@@ -1007,7 +1061,7 @@ size_t model_build(Project *p, const ModelOptions *o, Diag *d)
         size_t *roots = xcalloc(o->services->n, sizeof(size_t));
         size_t nr = 0;
         for (size_t i = 0; i < o->services->n; i++) {
-            ssize_t j = node_index(all, o->services->v[i]);
+            ssize_t j = sorted_index(all, o->services->v[i]);
             if (j < 0) {
                 const char *sug = suggest(o->services->v[i], all);
                 if (sug)
@@ -1033,7 +1087,7 @@ size_t model_build(Project *p, const ModelOptions *o, Diag *d)
             continue;
         for (size_t k = 0; k < deps->len; k++) {
             const char *dn = deps->keys[k]->str;
-            ssize_t j = node_index(all, dn);
+            ssize_t j = sorted_index(all, dn);
             bool required = bool_of(deps->vals[k], "required", true);
             if (j < 0) {
                 const char *sug = suggest(dn, all);
@@ -1104,7 +1158,7 @@ size_t model_build(Project *p, const ModelOptions *o, Diag *d)
             continue;
         s->deps = xcalloc(deps->len ? deps->len : 1, sizeof(*s->deps));
         for (size_t k = 0; k < deps->len; k++) {
-            ssize_t j = node_index(kept, deps->keys[k]->str);
+            ssize_t j = sorted_index(kept, deps->keys[k]->str);
             if (j < 0)
                 continue; /* reported above, or not required */
             Dependency *dp = &s->deps[s->n_deps++];
