@@ -1116,6 +1116,9 @@ ProbeRun *probe_start(uv_loop_t *loop, const ProbeTarget *t, int64_t timeout_ns,
     r->timer.data = r;
     r->timer_open = true;
     r->refs = 1;
+    /* Timers count from the loop's cached "now", which is stale when the
+     * caller blocked since the loop last woke. */
+    uv_update_time(loop);
     if (timeout_ns > 0) {
         uint64_t ms = (uint64_t)((timeout_ns + 999999) / 1000000);
         uv_timer_start(&r->timer, on_run_timer, ms, 0);
@@ -1307,6 +1310,9 @@ static void strvec_copy(StrVec *dst, char *const *src)
         strvec_push(dst, src[i]);
 }
 
+/* Copies the target. Zero timing fields take the native defaults: a
+ * healthcheck's caller passes prober_timing(h, false) to get Compose's.
+ * NULL when a log pattern does not compile. */
 Prober *prober_new(uv_loop_t *loop, const ProbeTarget *t, const char *pattern, const ProberTiming *timing,
                    ProberFn fn, void *ud)
 {
@@ -1357,6 +1363,7 @@ void prober_start(Prober *p)
     free(p->last_detail);
     p->last_detail = NULL;
     p->started_ns = now_ns();
+    uv_update_time(p->loop); /* the deadline counts from now, not the last wakeup */
     if (p->target.kind == PROBE_LOG)
         prober_schedule(p, prober_budget(p)); /* the give-up deadline */
     else
