@@ -105,8 +105,9 @@ static void on_run_handle_closed(uv_handle_t *h)
  * "1.5s"). */
 static void format_duration(char *buf, size_t size, int64_t ns)
 {
-    if (ns < 1000000000) {
-        snprintf(buf, size, "%lldms", (long long)((ns + 500000) / 1000000));
+    long long ms = (ns + 500000) / 1000000;
+    if (ms < 1000) {
+        snprintf(buf, size, "%lldms", ms);
         return;
     }
     long long tenths = (ns + 50000000) / 100000000;
