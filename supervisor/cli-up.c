@@ -1,0 +1,157 @@
+/* tend up: load, then run the stack in the foreground until Ctrl-C or until
+ * everything has exited. */
+#include "cli.h"
+#include "host.h"
+#include "manager.h"
+#include "parse.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char up_usage[] =
+    "Usage: tend up [OPTIONS] [SERVICE...]\n"
+    "\n"
+    "Starts the stack in the foreground: every service as soon as what it\n"
+    "depends on is ready, each readiness gated on its probe. With SERVICE,\n"
+    "only those and what they depend on. Ctrl-C stops everything in reverse\n"
+    "dependency order; a second Ctrl-C kills at once.\n"
+    "\n"
+    "Options:\n"
+    "      --wait-timeout S          give up (and stop) if not every service is\n"
+    "                                ready within S seconds (or a duration: 90s)\n"
+    "      --no-deps                 do not start what the named services need\n"
+    "      --abort-on-container-exit stop everything when any service exits\n"
+    "      --exit-code-from SERVICE  exit with SERVICE's status (implies the above)\n"
+    "      --profile NAME            enable a profile (repeatable)\n"
+    "      --no-color                no colours (also: NO_COLOR=1)\n"
+    "      --timestamps              show when each line arrived\n"
+    "      --no-log-prefix           no service name before each line\n"
+    "      --json                    logs, state changes and the ready moment as\n"
+    "                                JSON lines\n"
+    "  -h, --help                    show this help\n";
+
+static int parse_seconds(const char *s, int64_t *ret)
+{
+    if (duration_parse(s, ret) == 0)
+        return 0;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || v < 0 || v > 1e9)
+        return -EINVAL;
+    *ret = (int64_t)(v * 1e9);
+    return 0;
+}
+
+int cmd_up(ConfigOptions *o, int argc, char **argv)
+{
+    enum {
+        OPT_WAIT_TIMEOUT = 256,
+        OPT_NO_DEPS,
+        OPT_ABORT,
+        OPT_EXIT_CODE_FROM,
+        OPT_PROFILE,
+        OPT_NO_COLOR,
+        OPT_TIMESTAMPS,
+        OPT_NO_PREFIX,
+        OPT_JSON,
+    };
+    static const struct option opts[] = {
+        {"wait-timeout", required_argument, NULL, OPT_WAIT_TIMEOUT},
+        {"no-deps", no_argument, NULL, OPT_NO_DEPS},
+        {"abort-on-container-exit", no_argument, NULL, OPT_ABORT},
+        {"exit-code-from", required_argument, NULL, OPT_EXIT_CODE_FROM},
+        {"profile", required_argument, NULL, OPT_PROFILE},
+        {"no-color", no_argument, NULL, OPT_NO_COLOR},
+        {"timestamps", no_argument, NULL, OPT_TIMESTAMPS},
+        {"no-log-prefix", no_argument, NULL, OPT_NO_PREFIX},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    ManagerOptions mo = {0};
+    const char *nc = getenv("NO_COLOR");
+    bool color = isatty(STDOUT_FILENO) && !(nc && *nc);
+    int c;
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_WAIT_TIMEOUT:
+            if (parse_seconds(optarg, &mo.wait_timeout) < 0) {
+                fprintf(stderr, "tend up: --wait-timeout: \"%s\" is not a number of seconds or a duration\n",
+                        optarg);
+                return 2;
+            }
+            break;
+        case OPT_NO_DEPS:
+            mo.no_deps = true;
+            break;
+        case OPT_ABORT:
+            mo.abort_on_exit = true;
+            break;
+        case OPT_EXIT_CODE_FROM:
+            mo.exit_code_from = optarg;
+            break;
+        case OPT_PROFILE:
+            strvec_push(&o->profiles, optarg);
+            break;
+        case OPT_NO_COLOR:
+            color = false;
+            break;
+        case OPT_TIMESTAMPS:
+            mo.log.timestamps = true;
+            break;
+        case OPT_NO_PREFIX:
+            mo.log.no_prefix = true;
+            break;
+        case OPT_JSON:
+            mo.json = true;
+            mo.log.json = true;
+            break;
+        case 'h':
+            fputs(up_usage, stdout);
+            return 0;
+        default:
+            fputs("Run 'tend up --help' for usage.\n", stderr);
+            return 2;
+        }
+    }
+    for (int i = optind; i < argc; i++)
+        strvec_push(&o->services, argv[i]);
+
+    Project *p = NULL;
+    Diag d = {0};
+    int r = config_load(o, &p, &d);
+    for (size_t i = 0; i < d.msgs.n; i++)
+        fprintf(stderr, "%s\n", d.msgs.v[i]);
+    diag_free(&d);
+    if (r < 0)
+        return r == -EINVAL || r == -ENOENT ? 2 : 1;
+    if (mo.exit_code_from && !project_service(p, mo.exit_code_from)) {
+        fprintf(stderr, "tend up: --exit-code-from: no service \"%s\" in the project\n", mo.exit_code_from);
+        project_free(p);
+        return 2;
+    }
+
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n > 0) {
+        self[n] = 0;
+        host_set_shim(self);
+    }
+    mo.services = &o->services;
+    mo.log.out_fd = STDOUT_FILENO;
+    mo.log.color = color && !mo.log.json;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    Manager *m = manager_new(&loop, p, &mo);
+    int status = manager_run(m);
+    manager_free(m);
+    uv_loop_close(&loop);
+    project_free(p);
+    return status;
+}

@@ -1,0 +1,8 @@
+/* cli: the commands that run a stack, one file each, called from main.c's
+ * command table. Each returns the exit status. */
+#pragma once
+
+#include "config.h"
+
+extern const char up_usage[];
+int cmd_up(ConfigOptions *o, int argc, char **argv);
