@@ -3,6 +3,8 @@
  * Diag; this is the one place that prints it. Exit status: 0 success,
  * 1 runtime failure, 2 usage or services-file error. */
 #include "config.h"
+#include "host.h"
+#include "shim.h"
 #include "tend-version.h"
 
 #include <errno.h>
@@ -10,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum {
     EXIT_OK = 0,
@@ -258,6 +261,16 @@ static int cmd_help(ConfigOptions *o, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* `tend __shim ...` is the parent of every host process (shim.h) */
+    if (argc > 1 && streq(argv[1], "__shim"))
+        return shim_main(argc - 1, argv + 1);
+    char self_exe[4096];
+    ssize_t self_len = readlink("/proc/self/exe", self_exe, sizeof self_exe - 1);
+    if (self_len > 0) {
+        self_exe[self_len] = '\0';
+        host_set_shim(self_exe);
+    }
+
     static const struct option opts[] = {
         {"file", required_argument, NULL, 'f'},
         {"project-name", required_argument, NULL, 'p'},
