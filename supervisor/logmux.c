@@ -528,7 +528,8 @@ static void term_line(LogMux *m, Svc *svc, int stream, const char *line, size_t 
         size_t plen = m->o.no_prefix ? 0 : svc->prefix_len;
         size_t need = plen + TS_LEN + 1 + 2 * sizeof SGR_RESET + len + 1;
         char *o = term_reserve(m, need), *start = o;
-        memcpy(o, svc->prefix, plen), o += plen;
+        if (plen)
+            memcpy(o, svc->prefix, plen), o += plen;
         if (m->o.timestamps) {
             memcpy(o, format_ts(m, ns), TS_LEN), o += TS_LEN;
             *o++ = ' ';
@@ -1018,7 +1019,7 @@ static void mux_destroy(LogMux *m)
     if (m->restore_fd >= 0) {
         if (m->restore_flags >= 0)
             (void)fcntl(m->restore_fd, F_SETFL, m->restore_flags);
-        close(m->restore_fd);
+        ;
     }
     if (m->cur) {
         free(m->cur->data);
@@ -1109,4 +1110,15 @@ void logmux_free(LogMux *m)
         m->drain_timer.data = m;
         uv_timer_start(&m->drain_timer, on_drain_timeout, DRAIN_TIMEOUT_MS, 0);
     }
+}
+
+void logmux_raw(LogMux *m, const char *data, size_t len)
+{
+    if (!m || len == 0 || !term_on(m))
+        return;
+    batch_begin(m);
+    char *o = term_reserve(m, len);
+    memcpy(o, data, len);
+    m->cur->len += len;
+    batch_end(m);
 }

@@ -2,6 +2,7 @@
  * docker compose; each command parses its own. Library code only fills a
  * Diag; this is the one place that prints it. Exit status: 0 success,
  * 1 runtime failure, 2 usage or services-file error. */
+#include "cli.h"
 #include "config.h"
 #include "host.h"
 #include "shim.h"
@@ -206,6 +207,8 @@ static int cmd_help(ConfigOptions *o, int argc, char **argv);
 static const Command commands[] = {
     {"config", "Validate the services files and print the normalized project", config_usage, cmd_config},
     {"help", "Show help for a command", "Usage: tend help [COMMAND]\n", cmd_help},
+    {"up", "Start the stack in the foreground, each service once its dependencies are ready", up_usage,
+     cmd_up},
     {"version", "Show the version", "Usage: tend version\n", cmd_version},
 };
 
