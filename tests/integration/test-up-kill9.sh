@@ -1,6 +1,7 @@
 #!/bin/sh
 # `kill -9` of tend leaves nothing behind: every process of every host
-# service, background children included, is gone within 3 s. TAP output.
+# service, background children and a setsid'd daemon included, is gone
+# within 3 s. TAP output.
 # Usage: test-up-kill9.sh TEND_BINARY
 . "$(dirname "$0")/lib.sh" "$@"
 
@@ -12,25 +13,27 @@ services:
   beta:
     command: "echo $$$$ >@T@/beta.sh; sleep 300 & echo $$! >@T@/beta.bg; sleep 301 & echo $$! >@T@/beta.fg; wait"
     depends_on: [alpha]
+  daemon:
+    command: "setsid sh -c 'echo $$$$ >@T@/daemon.sid; sleep 303' & wait"
 EOF
 
 pidfiles_written() {
-    for f in alpha.sh alpha.bg alpha.fg beta.sh beta.bg beta.fg; do
+    for f in alpha.sh alpha.bg alpha.fg beta.sh beta.bg beta.fg daemon.sid; do
         [ -s "$T/$f" ] || return 1
     done
 }
 
 start_tend k9 up
 if wait_for 10 pidfiles_written; then
-    ok "both services run and recorded their pids"
+    ok "the services run and recorded their pids"
 else
-    notok "both services run and recorded their pids" "$(ls "$T")"
+    notok "the services run and recorded their pids" "$(ls "$T")"
     diag_run k9
 fi
-pids=$(cat "$T"/alpha.* "$T"/beta.* 2>/dev/null; group_pids)
+pids=$(cat "$T"/alpha.* "$T"/beta.* "$T"/daemon.sid 2>/dev/null; group_pids)
 # shellcheck disable=SC2086
 alive=$(alive_of $pids | wc -l)
-if [ "$alive" -ge 6 ]; then ok "the services' processes are running ($alive)"; else notok "the services' processes are running" "$alive alive of: $pids"; fi
+if [ "$alive" -ge 7 ]; then ok "the services' processes are running ($alive)"; else notok "the services' processes are running" "$alive alive of: $pids"; fi
 
 kill -KILL "$TEND_PID"
 wait "$TEND_PID" 2>/dev/null
