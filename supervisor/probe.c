@@ -1177,6 +1177,7 @@ struct Prober {
     ProbeRun *run;      /* the attempt in flight */
     bool running;       /* started, not stopped, not given up */
     bool ready;         /* has succeeded once */
+    unsigned early;     /* failed attempts before the first success (the ramp) */
     bool unhealthy;
     int fails;          /* failures in a row since readiness */
     uint64_t started_ns;
@@ -1279,7 +1280,12 @@ static void on_attempt_done(void *ud, bool ok, const char *detail)
             prober_emit(p, PROBER_GAVE_UP, p->last_detail);
             return;
         }
-        prober_schedule(p, p->tm.start_interval);
+        /* A ramp up to start_interval: 5 ms, 10, 20, ... A server that comes
+         * up a few ms after the first try is seen within a few ms, without
+         * probing hard for one that takes seconds. */
+        int64_t delay = 5000000LL << (p->early < 20 ? p->early : 20);
+        p->early++;
+        prober_schedule(p, delay < p->tm.start_interval ? delay : p->tm.start_interval);
         return;
     }
 
@@ -1360,6 +1366,7 @@ void prober_start(Prober *p)
     p->running = true;
     p->ready = p->unhealthy = false;
     p->fails = 0;
+    p->early = 0;
     p->attempts = 0;
     free(p->last_detail);
     p->last_detail = NULL;
