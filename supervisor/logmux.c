@@ -1019,7 +1019,7 @@ static void mux_destroy(LogMux *m)
     if (m->restore_fd >= 0) {
         if (m->restore_flags >= 0)
             (void)fcntl(m->restore_fd, F_SETFL, m->restore_flags);
-        ;
+        close(m->restore_fd);
     }
     if (m->cur) {
         free(m->cur->data);

@@ -6,6 +6,7 @@
 #include "test.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -129,6 +130,18 @@ static void put(PipeSrc *p, const char *s)
     size_t n = strlen(s);
     ssize_t k = write(p->wfd, s, n);
     CHECK(k == (ssize_t)n);
+}
+
+static int count_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
 }
 
 static int64_t wall_ns(void)
@@ -562,6 +575,33 @@ static off_t file_size(const char *path)
     return stat(path, &st) == 0 ? st.st_size : -1;
 }
 
+TEST(raw_bytes_go_to_the_terminal_in_order_with_lines)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    char *dir = tmpdir_new(), *out = NULL;
+    REQUIRE(dir);
+    int fd = out_file(dir, &out);
+    LogMux *m = logmux_new(&loop, &(LogMuxOptions){.out_fd = fd, .log_dir = dir});
+    Recorder rec = {0};
+    logmux_set_listener(m, record, &rec);
+    int s = logmux_source(m, "web", LOG_STDOUT);
+    logmux_feed(m, s, "a\n", 2);
+    logmux_raw(m, "{\"event\":\"start\"}\n", 18);
+    logmux_feed(m, s, "b\n", 2);
+    CHECK_INT(finish(&loop, m), 0);
+    _cleanup_free_ char *got = slurp(out);
+    CHECK_STR(got, "web | a\n{\"event\":\"start\"}\nweb | b\n");
+    CHECK_INT(rec.n, 2); /* not a line of any service */
+    _cleanup_free_ char *log = path_join(dir, "web.log");
+    _cleanup_free_ char *text = slurp(log);
+    _cleanup_free_ char *lines = strip_ts(text);
+    CHECK_STR(lines, "stdout a\nstdout b\n");
+    close(fd);
+    free(out);
+    tmpdir_free(dir);
+}
+
 TEST(log_files_get_stamped_lines_and_rotate_at_file_max)
 {
     uv_loop_t loop;
@@ -651,6 +691,7 @@ TEST(unusable_log_dir_is_reported_once_and_output_goes_on)
 
 TEST(pipe_output_is_drained_at_free_and_fd_flags_put_back)
 {
+    int fds_before = count_fds();
     uv_loop_t loop;
     uv_loop_init(&loop);
     int fds[2];
@@ -669,10 +710,12 @@ TEST(pipe_output_is_drained_at_free_and_fd_flags_put_back)
     buf[n] = '\0';
     CHECK_STR(buf, "web | one\nweb | two\nweb | three\n");
     close(fds[0]);
+    CHECK_INT(count_fds(), fds_before); /* the mux's dups are closed */
 }
 
 TEST(free_gives_up_on_a_stuck_terminal_after_the_drain_timeout)
 {
+    int fds_before = count_fds();
     uv_loop_t loop;
     uv_loop_init(&loop);
     int fds[2];
@@ -692,6 +735,7 @@ TEST(free_gives_up_on_a_stuck_terminal_after_the_drain_timeout)
     CHECK(secs >= 1.9 && secs < 10);
     close(fds[0]);
     close(fds[1]);
+    CHECK_INT(count_fds(), fds_before);
 }
 
 /* ---- flood ------------------------------------------------------------- */
@@ -739,7 +783,9 @@ static int flood_start(uv_loop_t *loop, Flood *f)
 
 /* Reads the terminal pipe on its own thread: first not at all (so the
  * backlog must build up and reading must pause), then in small sips. It
- * checks every byte against the expected stream. */
+ * checks every byte against the expected stream and stops at its end, so
+ * a leaked write end cannot hang the test; extra bytes are looked for
+ * after the mux is gone. */
 typedef struct Reader {
     int fd;
     uint64_t total;
@@ -756,10 +802,11 @@ static void *reader_main(void *arg)
     static char buf[16384];
     struct timespec stall = {0, 300 * 1000000}, sip = {0, 20 * 1000};
     nanosleep(&stall, NULL);
-    uint64_t full = r->units * r->unit_len, pos = 0;
+    uint64_t full = r->units * r->unit_len, pos = 0, end = full + strlen(r->tail);
     size_t upos = 0;
-    for (;;) {
-        ssize_t n = read(r->fd, buf, sizeof buf);
+    while (pos < end) {
+        size_t want_n = end - pos < sizeof buf ? (size_t)(end - pos) : sizeof buf;
+        ssize_t n = read(r->fd, buf, want_n);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -834,8 +881,11 @@ TEST(flood_of_100mb_to_a_slow_pipe_keeps_the_backlog_bounded_and_loses_nothing)
     double secs = (double)(now_ns() - t0) / 1e9;
     uv_close((uv_handle_t *)&smp.check, NULL);
     CHECK_INT(finish(&loop, m), 0);
-    close(fds[1]);
     pthread_join(th, NULL);
+    close(fds[1]);
+    char extra;
+    fcntl(fds[0], F_SETFL, O_NONBLOCK);
+    CHECK_INT(read(fds[0], &extra, 1), 0); /* nothing more, and no writer left */
     close(fds[0]);
 
     CHECK_INT(f.status, 0);
