@@ -54,10 +54,15 @@ struct HostProc {
 
 static char *shim_path;
 
+/* Kept absolute: services are spawned in their own working directory. */
 void host_set_shim(const char *tend_path)
 {
     free(shim_path);
-    shim_path = tend_path ? xstrdup(tend_path) : NULL;
+    shim_path = NULL;
+    if (!tend_path)
+        return;
+    _cleanup_free_ char *cwd = path_is_absolute(tend_path) ? NULL : getcwd(NULL, 0);
+    shim_path = cwd ? path_join(cwd, tend_path) : xstrdup(tend_path);
 }
 
 /* The command line: entrypoint + command, or sh -c for a command string. */
@@ -324,7 +329,7 @@ int host_start(uv_loop_t *loop, const Service *s, const char *project_dir, LogMu
     };
     r = uv_spawn(loop, &p->proc, &opts);
     if (r < 0) {
-        err = xasprintf("cannot run \"%s\": %s", shim_path, uv_strerror(r));
+        err = xasprintf("cannot run \"%s\": %s", shim_path, strerror(-r));
         /* uv_spawn initialises the handle even when it fails */
         p->closing = 1;
         uv_close((uv_handle_t *)&p->proc, host_on_fail_close);

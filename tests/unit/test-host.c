@@ -465,6 +465,29 @@ TEST(host_working_dir_is_relative_to_the_project)
     fix_done(&f);
 }
 
+/* Services start in their own directory, so a relative path to tend must
+ * be taken relative to where it was set. */
+TEST(host_shim_path_relative_to_where_it_was_set)
+{
+    Fix f;
+    REQUIRE(fix_init(&f, false));
+    const char *tend = getenv("TEND_BIN");
+    _cleanup_free_ char *old_cwd = getcwd(NULL, 0);
+    _cleanup_free_ char *bin_dir = path_dirname(tend);
+    _cleanup_free_ char *rel = xasprintf("./%s", path_basename(tend));
+    REQUIRE(old_cwd && chdir(bin_dir) == 0);
+    host_set_shim(rel);
+    REQUIRE(chdir(old_cwd) == 0);
+    Service s;
+    svc_init(&s);
+    svc_argv(&s, "sh", "-c", "exit 6", NULL);
+    CHECK(run_service(&f, &s));
+    CHECK_INT(f.run.status, 6);
+    svc_free(&s);
+    host_set_shim(tend);
+    fix_done(&f);
+}
+
 /* ---- errors before spawning ---- */
 
 static void check_start_error(Fix *f, const Service *s, int want_r, const char *want_err)
