@@ -1108,6 +1108,7 @@ void logmux_free(LogMux *m)
         m->timer_used = true;
         m->open_handles++;
         m->drain_timer.data = m;
+        uv_update_time(m->loop); /* the loop may have been idle a while: count from now */
         uv_timer_start(&m->drain_timer, on_drain_timeout, DRAIN_TIMEOUT_MS, 0);
     }
 }

@@ -916,6 +916,7 @@ int manager_run(Manager *m)
     uv_signal_start(&m->sigint, on_signal, SIGINT);
     uv_signal_start(&m->sigterm, on_signal, SIGTERM);
     m->up_ns = mono_ns();
+    uv_update_time(m->loop);
     if (m->o.wait_timeout > 0)
         uv_timer_start(&m->wait_timer, on_wait_timer, (uint64_t)(m->o.wait_timeout / 1000000), 0);
     for (size_t i = 0; i < m->n; i++)
