@@ -6,3 +6,6 @@
 
 extern const char up_usage[];
 int cmd_up(ConfigOptions *o, int argc, char **argv);
+
+extern const char down_usage[];
+int cmd_down(ConfigOptions *o, int argc, char **argv);

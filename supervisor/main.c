@@ -206,6 +206,8 @@ static int cmd_help(ConfigOptions *o, int argc, char **argv);
 
 static const Command commands[] = {
     {"config", "Validate the services files and print the normalized project", config_usage, cmd_config},
+    {"down", "Stop and remove the project's containers and networks (volumes with -v)", down_usage,
+     cmd_down},
     {"help", "Show help for a command", "Usage: tend help [COMMAND]\n", cmd_help},
     {"up", "Start the stack in the foreground, each service once its dependencies are ready", up_usage,
      cmd_up},

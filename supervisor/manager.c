@@ -6,6 +6,7 @@
  * of the service that is being changed. */
 #include "manager.h"
 
+#include "docker.h"
 #include "graph.h"
 #include "host.h"
 #include "probe.h"
@@ -32,6 +33,9 @@ struct Svc {
     ServiceState state;
     HostProc *proc;
     HostProc *dead_proc; /* freed at the next spawn or at the end */
+    Container *ctr;      /* docker: the container followed (kept after it exits) */
+    bool spawn_waiting;  /* docker: waiting for the project's networks and volumes */
+    bool await_health;   /* docker: readiness from the engine's health events */
     bool proc_alive;
     Prober *prober;
     uv_timer_t backoff_timer;
@@ -79,6 +83,9 @@ struct Manager {
     uv_timer_t progress_timer;
     bool debug;
     char *state_dir;
+    DockerRt *dock;
+    bool dock_ready;
+    char *dock_err;
 };
 
 static int64_t mono_ns(void)
@@ -142,8 +149,7 @@ static bool has_probe(const Svc *v)
     const Service *s = v->def;
     if (s->probe.kind != PROBE_NONE)
         return true;
-    return s->runtime == RUNTIME_HOST && s->healthcheck.present && !s->healthcheck.disabled &&
-           s->healthcheck.test.n >= 2;
+    return s->healthcheck.present && !s->healthcheck.disabled && s->healthcheck.test.n >= 2;
 }
 
 static bool is_live(ServiceState s)
@@ -282,6 +288,43 @@ static void on_proc_exit(void *ud, int64_t status, int sig)
     drain(m);
 }
 
+static void on_ctr_started(void *ud, bool ok, const char *err)
+{
+    Svc *v = ud;
+    if (ok) {
+        v->proc_alive = true;
+        v->ever_ran = true;
+        if (docker_adopted(v->ctr))
+            say(v->m, v, "adopted the running container");
+        post(v->m, v, SE_SPAWNED, NULL);
+    } else {
+        post(v->m, v, SE_SPAWN_FAILED, err);
+    }
+    drain(v->m);
+}
+
+static void on_ctr_exited(void *ud, int64_t status)
+{
+    Svc *v = ud;
+    v->proc_alive = false;
+    uv_timer_stop(&v->kill_timer);
+    v->exit_status = status;
+    v->term_signal = status > 128 && status < 128 + 65 ? (int)(status - 128) : 0;
+    char buf[64];
+    snprintf(buf, sizeof(buf), "exit status %lld", (long long)status);
+    post(v->m, v, SE_EXITED, buf);
+    drain(v->m);
+}
+
+static void on_ctr_health(void *ud, bool healthy)
+{
+    Svc *v = ud;
+    if (!v->await_health)
+        return;
+    post(v->m, v, healthy ? SE_PROBE_READY : SE_PROBE_UNHEALTHY, healthy ? NULL : "the container's healthcheck failed");
+    drain(v->m);
+}
+
 static void on_prober(void *ud, ProberEvent ev, const char *detail)
 {
     Svc *v = ud;
@@ -347,6 +390,10 @@ static void start_probe(Manager *m, Svc *v)
     ProbeTarget t = {0};
     ProberTiming in = {0};
     bool native = s->probe.kind != PROBE_NONE;
+    if (!native && s->runtime == RUNTIME_DOCKER) {
+        v->await_health = true; /* the engine runs the healthcheck; its events tell */
+        return;
+    }
     StrVec argv = {0};
     _cleanup_free_ char *cwd = NULL;
     if (s->working_dir)
@@ -357,6 +404,8 @@ static void start_probe(Manager *m, Svc *v)
         const Probe *p = &s->probe;
         t.kind = p->kind;
         t.host = p->host;
+        if (!t.host && s->runtime == RUNTIME_DOCKER && v->ctr && *docker_ip(v->ctr))
+            t.host = docker_ip(v->ctr); /* the container's address on the project network */
         t.port = p->port;
         t.user = p->user;
         t.password = p->password;
@@ -401,6 +450,7 @@ static void start_probe(Manager *m, Svc *v)
 
 static void stop_probe(Svc *v)
 {
+    v->await_health = false;
     if (v->prober) {
         prober_stop(v->prober);
         prober_free(v->prober);
@@ -415,11 +465,23 @@ static void spawn(Manager *m, Svc *v)
         host_free(v->dead_proc);
         v->dead_proc = NULL;
     }
-    if (s->runtime != RUNTIME_HOST) {
-        post(m, v, SE_SPAWN_FAILED,
-             "containers need the Docker runtime, which this build does not have yet; "
-             "set x-tend.runtime: host to run the command on this machine");
-        return;
+    if (s->runtime == RUNTIME_DOCKER) {
+        if (m->dock_err) {
+            post(m, v, SE_SPAWN_FAILED, m->dock_err);
+            return;
+        }
+        if (!m->dock_ready) {
+            v->spawn_waiting = true;
+            return;
+        }
+        if (v->ctr) {
+            docker_container_free(v->ctr);
+            v->ctr = NULL;
+        }
+        v->start_ns = mono_ns();
+        static const ContainerCbs cbs = {on_ctr_started, on_ctr_exited, on_ctr_health};
+        v->ctr = docker_start(m->dock, s, &cbs, v);
+        return; /* on_ctr_started posts SE_SPAWNED or SE_SPAWN_FAILED */
     }
     char *err = NULL;
     v->start_ns = mono_ns();
@@ -434,25 +496,33 @@ static void spawn(Manager *m, Svc *v)
     post(m, v, SE_SPAWNED, NULL);
 }
 
+static void svc_signal(Svc *v, int sig)
+{
+    if (v->proc)
+        host_signal(v->proc, sig);
+    else if (v->ctr)
+        docker_signal(v->ctr, sig);
+}
+
 static void on_kill_timer(uv_timer_t *t)
 {
     Svc *v = t->data;
-    if (v->proc && v->proc_alive) {
+    if (v->proc_alive) {
         char buf[32];
         fmt_ms(buf, v->def->stop_grace_period);
         say(v->m, v, "did not stop within %s; killing it", buf);
-        host_signal(v->proc, SIGKILL);
+        svc_signal(v, SIGKILL);
     }
 }
 
 static void signal_stop(Manager *m, Svc *v)
 {
     stop_probe(v);
-    if (!v->proc || !v->proc_alive)
+    if (!v->proc_alive)
         return;
-    host_signal(v->proc, v->def->stop_signal);
+    svc_signal(v, v->def->stop_signal);
     if (m->forced)
-        host_signal(v->proc, SIGKILL);
+        svc_signal(v, SIGKILL);
     else
         uv_timer_start(&v->kill_timer, on_kill_timer, (uint64_t)(v->def->stop_grace_period / 1000000), 0);
 }
@@ -540,7 +610,7 @@ static void perform(Manager *m, Svc *v, ServiceAction a, ServiceState from, cons
         set_reason(v, reason);
         m->any_failed = true;
         say(m, v, "failed: %s", reason ? reason : "unknown reason");
-        if (v->proc && v->proc_alive)
+        if (v->proc_alive)
             signal_stop(m, v);
         break;
     case SA_REPORT_EXIT:
@@ -805,8 +875,8 @@ static void on_signal(uv_signal_t *h, int signum)
         say(m, NULL, "killing everything now");
         for (size_t i = 0; i < m->n; i++) {
             Svc *v = &m->svcs[i];
-            if (v->proc && v->proc_alive)
-                host_signal(v->proc, SIGKILL);
+            if (v->proc_alive)
+                svc_signal(v, SIGKILL);
         }
         return;
     }
@@ -910,8 +980,38 @@ Manager *manager_new(uv_loop_t *loop, const Project *p, const ManagerOptions *o)
     return m;
 }
 
+static void on_docker_prepared(void *ud, bool ok, const char *err)
+{
+    Manager *m = ud;
+    if (ok)
+        m->dock_ready = true;
+    else
+        m->dock_err = xstrdup(err ? err : "the Docker engine could not be prepared");
+    for (size_t i = 0; i < m->n; i++) {
+        Svc *v = &m->svcs[i];
+        if (v->spawn_waiting) {
+            v->spawn_waiting = false;
+            if (v->state == SS_STARTING)
+                spawn(m, v);
+        }
+    }
+    drain(m);
+}
+
 int manager_run(Manager *m)
 {
+    bool need_docker = false;
+    for (size_t i = 0; i < m->n; i++)
+        if (m->svcs[i].selected && m->svcs[i].def->runtime == RUNTIME_DOCKER)
+            need_docker = true;
+    if (need_docker) {
+        char *err = NULL;
+        m->dock = docker_new(m->loop, m->p, m->mux, &err);
+        if (!m->dock)
+            m->dock_err = err ? err : xstrdup("cannot use the Docker engine");
+        else
+            docker_prepare(m->dock, on_docker_prepared, m);
+    }
     signal(SIGPIPE, SIG_IGN);
     uv_signal_start(&m->sigint, on_signal, SIGINT);
     uv_signal_start(&m->sigterm, on_signal, SIGTERM);
@@ -945,6 +1045,8 @@ void manager_free(Manager *m)
             host_free(v->proc);
         if (v->dead_proc)
             host_free(v->dead_proc);
+        if (v->ctr)
+            docker_container_free(v->ctr);
         uv_close((uv_handle_t *)&v->backoff_timer, on_close_noop);
         uv_close((uv_handle_t *)&v->kill_timer, on_close_noop);
         free(v->reason);
@@ -954,6 +1056,8 @@ void manager_free(Manager *m)
     uv_close((uv_handle_t *)&m->sigterm, on_close_noop);
     uv_close((uv_handle_t *)&m->wait_timer, on_close_noop);
     uv_close((uv_handle_t *)&m->progress_timer, on_close_noop);
+    docker_free(m->dock);
+    free(m->dock_err);
     logmux_free(m->mux);
     uv_run(m->loop, UV_RUN_NOWAIT);
     for (size_t i = 0; i < m->q_len; i++)
