@@ -51,6 +51,7 @@ typedef struct ConnWaiter {
 typedef struct EngineSocket {
     uv_poll_t poll;
     curl_socket_t fd;
+    int events; /* what curl asked to watch */
     Engine *e;
     struct EngineSocket *prev, *next; /* in e->sockets while open */
 } EngineSocket;
@@ -131,9 +132,14 @@ static int parse_host(Engine *e, const char *host, char **ret_err)
             return -EINVAL;
         }
         /* The engine's plain-HTTP port when none is given, as the docker CLI. */
-        const char *colon = strrchr(hp, ':');
-        const char *bracket = strrchr(hp, ']');
-        bool has_port = colon && colon < hp + n && (!bracket || colon > bracket);
+        const char *colon = NULL, *bracket = NULL; /* the last of each in host:port */
+        for (size_t i = 0; i < n; i++) {
+            if (hp[i] == ':')
+                colon = hp + i;
+            else if (hp[i] == ']')
+                bracket = hp + i;
+        }
+        bool has_port = colon && (!bracket || colon > bracket);
         e->where = has_port ? xstrndup(hp, n) : xasprintf("%.*s:2375", (int)n, hp);
         e->base_url = xasprintf("http://%s", e->where);
         return 0;
@@ -206,13 +212,21 @@ static void on_poll(uv_poll_t *h, int status, int events)
 {
     EngineSocket *s = h->data;
     int flags = 0;
-    if (status < 0)
+    if (status < 0) {
+        /* libuv stopped the handle on POLLERR. curl reads or writes to
+         * learn the error and usually drops the socket; if it keeps it,
+         * watching resumes, since curl will not ask again. */
         flags |= CURL_CSELECT_ERR;
+        events = s->events;
+    }
     if (events & UV_READABLE)
         flags |= CURL_CSELECT_IN;
     if (events & UV_WRITABLE)
         flags |= CURL_CSELECT_OUT;
     socket_action(s->e, s->fd, flags);
+    /* s is freed only by its close callback, after this returns. */
+    if (status < 0 && !uv_is_closing((uv_handle_t *)&s->poll) && s->events)
+        uv_poll_start(&s->poll, s->events, on_poll);
 }
 
 static void on_curl_timer(uv_timer_t *t)
@@ -257,6 +271,7 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *ud, void
         events |= UV_READABLE;
     if (what & CURL_POLL_OUT)
         events |= UV_WRITABLE;
+    s->events = events;
     return uv_poll_start(&s->poll, events, on_poll) < 0 ? -1 : 0;
 }
 

@@ -630,6 +630,36 @@ TEST(unreachable_engine_is_named)
     reply_clear(&r);
     engine_free(e);
 
+    /* DOCKER_HOST is used when no host is given. */
+    const char *old = getenv("DOCKER_HOST");
+    char *saved = old ? xstrdup(old) : NULL;
+    setenv("DOCKER_HOST", host, 1);
+    e = engine_new(&loop, NULL, NULL);
+    REQUIRE(e);
+    call(&loop, e, "GET", "/info", NULL, &r);
+    CHECK_INT(r.status, 0);
+    CHECK_STR(r.err, want);
+    reply_clear(&r);
+    engine_free(e);
+    /* Empty means unset: the default socket. */
+    setenv("DOCKER_HOST", "", 1);
+    e = engine_new(&loop, NULL, NULL);
+    REQUIRE(e);
+    call(&loop, e, "GET", "/_ping", NULL, &r);
+    if (access(SOCK, F_OK) == 0) {
+        CHECK_INT(r.status, 200);
+    } else {
+        CHECK_STR(r.err, "cannot reach the Docker engine at " SOCK ": is it running? (set "
+                         "DOCKER_HOST to use another)");
+    }
+    reply_clear(&r);
+    engine_free(e);
+    if (saved)
+        setenv("DOCKER_HOST", saved, 1);
+    else
+        unsetenv("DOCKER_HOST");
+    free(saved);
+
     /* tcp: host:port is named. */
     e = engine_new(&loop, "tcp://127.0.0.1:1", NULL);
     REQUIRE(e);
@@ -639,6 +669,26 @@ TEST(unreachable_engine_is_named)
                      "DOCKER_HOST to use another)");
     reply_clear(&r);
     engine_free(e);
+
+    /* Without a port: the engine's plain-HTTP port, 2375. */
+    static const char *const portless[][2] = {
+        {"tcp://127.0.0.1", "127.0.0.1:2375"},
+        {"tcp://127.0.0.1/", "127.0.0.1:2375"},
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(portless); i++) {
+        e = engine_new(&loop, portless[i][0], NULL);
+        REQUIRE(e);
+        call(&loop, e, "GET", "/_ping", NULL, &r);
+        if (r.status == 0) {
+            char *w = xasprintf("cannot reach the Docker engine at %s: is it running? (set "
+                                "DOCKER_HOST to use another)",
+                                portless[i][1]);
+            CHECK_STR(r.err, w);
+            free(w);
+        }
+        reply_clear(&r);
+        engine_free(e);
+    }
 
     /* Another transport failure keeps curl's words. */
     e = engine_new(&loop, "tcp://tend-test-engine.invalid:2375", NULL);
