@@ -137,12 +137,6 @@ int cmd_up(ConfigOptions *o, int argc, char **argv)
         return 2;
     }
 
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n > 0) {
-        self[n] = 0;
-        host_set_shim(self);
-    }
     mo.services = &o->services;
     mo.log.out_fd = STDOUT_FILENO;
     mo.log.color = color && !mo.log.json;

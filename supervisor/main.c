@@ -273,7 +273,16 @@ int main(int argc, char **argv)
     ssize_t self_len = readlink("/proc/self/exe", self_exe, sizeof self_exe - 1);
     if (self_len > 0) {
         self_exe[self_len] = '\0';
-        host_set_shim(self_exe);
+        /* The small tend-shim beside tend (the build folder), else the
+         * installed one, else tend itself (`tend __shim`). */
+        _cleanup_free_ char *dir = path_dirname(self_exe);
+        _cleanup_free_ char *beside = path_join(dir, "tend-shim");
+        if (access(beside, X_OK) == 0)
+            host_set_shim(beside);
+        else if (access(TEND_LIBEXECDIR "/tend-shim", X_OK) == 0)
+            host_set_shim(TEND_LIBEXECDIR "/tend-shim");
+        else
+            host_set_shim(self_exe);
     }
 
     static const struct option opts[] = {
