@@ -1280,11 +1280,18 @@ static void on_attempt_done(void *ud, bool ok, const char *detail)
             prober_emit(p, PROBER_GAVE_UP, p->last_detail);
             return;
         }
-        /* A ramp up to start_interval: 5 ms, 10, 20, ... A server that comes
-         * up a few ms after the first try is seen within a few ms, without
-         * probing hard for one that takes seconds. */
-        int64_t delay = 5000000LL << (p->early < 20 ? p->early : 20);
-        p->early++;
+        /* Network probes (a refused connect costs microseconds) try every
+         * 10 ms for the first second, so a dependency is seen ready within
+         * ~10 ms of answering; then, and for commands from the start, a ramp
+         * 5 ms, 10, 20, ... up to start_interval, so a service that takes
+         * seconds is not probed hard. */
+        int64_t delay;
+        if (p->target.kind != PROBE_EXEC && (int64_t)(now_ns() - p->started_ns) < 1000000000LL) {
+            delay = 10000000LL;
+        } else {
+            delay = 5000000LL << (p->early < 20 ? p->early : 20);
+            p->early++;
+        }
         prober_schedule(p, delay < p->tm.start_interval ? delay : p->tm.start_interval);
         return;
     }
