@@ -33,6 +33,7 @@ const char up_usage[] =
     "      --no-log-prefix           no service name before each line\n"
     "      --json                    logs, state changes and the ready moment as\n"
     "                                JSON lines\n"
+    "      --remove-orphans          remove containers of services no longer in the file\n"
     "  -h, --help                    show this help\n";
 
 static int parse_seconds(const char *s, int64_t *ret)
@@ -60,6 +61,7 @@ int cmd_up(ConfigOptions *o, int argc, char **argv)
         OPT_TIMESTAMPS,
         OPT_NO_PREFIX,
         OPT_JSON,
+        OPT_REMOVE_ORPHANS,
     };
     static const struct option opts[] = {
         {"wait-timeout", required_argument, NULL, OPT_WAIT_TIMEOUT},
@@ -71,6 +73,7 @@ int cmd_up(ConfigOptions *o, int argc, char **argv)
         {"timestamps", no_argument, NULL, OPT_TIMESTAMPS},
         {"no-log-prefix", no_argument, NULL, OPT_NO_PREFIX},
         {"json", no_argument, NULL, OPT_JSON},
+        {"remove-orphans", no_argument, NULL, OPT_REMOVE_ORPHANS},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -111,6 +114,9 @@ int cmd_up(ConfigOptions *o, int argc, char **argv)
         case OPT_JSON:
             mo.json = true;
             mo.log.json = true;
+            break;
+        case OPT_REMOVE_ORPHANS:
+            mo.remove_orphans = true;
             break;
         case 'h':
             fputs(up_usage, stdout);

@@ -9,3 +9,8 @@ int cmd_up(ConfigOptions *o, int argc, char **argv);
 
 extern const char down_usage[];
 int cmd_down(ConfigOptions *o, int argc, char **argv);
+
+extern const char stop_usage[], start_usage[], restart_usage[];
+int cmd_stop(ConfigOptions *o, int argc, char **argv);
+int cmd_start(ConfigOptions *o, int argc, char **argv);
+int cmd_restart(ConfigOptions *o, int argc, char **argv);

@@ -56,6 +56,7 @@ struct DockerRt {
     size_t prep_pending;
     char *prep_err;
     bool prepared;
+    bool remove_orphans;
 };
 
 /* ---- small helpers ---- */
@@ -254,6 +255,54 @@ static json_t *labels_json(const Env *user, const char *project, const char *key
     return l;
 }
 
+static void on_ignore(void *ud, int status, json_t *body, const char *err)
+{
+    (void)ud;
+    (void)status;
+    (void)body;
+    (void)err;
+}
+
+static void on_orphans_listed(void *ud, int status, json_t *body, const char *err)
+{
+    DockerRt *d = ud;
+    if (status != 200 || !json_is_array(body)) {
+        char *m = xasprintf("cannot list the project's containers: %s", err ? err : "no answer");
+        prep_step_done(d, m);
+        free(m);
+        return;
+    }
+    size_t i;
+    json_t *c;
+    json_array_foreach(body, i, c)
+    {
+        json_t *labels = json_object_get(c, "Labels");
+        const char *svc = json_string_value(json_object_get(labels, LABEL_SERVICE));
+        const char *oneoff = json_string_value(json_object_get(labels, LABEL_ONEOFF));
+        const char *name = json_string_value(json_array_get(json_object_get(c, "Names"), 0));
+        const char *id = json_string_value(json_object_get(c, "Id"));
+        if (!id || (svc && project_service(d->p, svc)) || (oneoff && streq(oneoff, "True")))
+            continue;
+        name = name ? name + (name[0] == '/') : id;
+        if (d->remove_orphans) {
+            logmux_system(d->mux, NULL, "removing orphan container %s", name);
+            char *path = xasprintf("/containers/%s?force=1", id);
+            engine_request(d->e, "DELETE", path, NULL, on_ignore, NULL);
+            free(path);
+        } else {
+            logmux_system(d->mux, NULL,
+                          "orphan container %s (service \"%s\" is not in the file); --remove-orphans removes it",
+                          name, svc ? svc : "?");
+        }
+    }
+    prep_step_done(d, NULL);
+}
+
+void docker_set_remove_orphans(DockerRt *d, bool on)
+{
+    d->remove_orphans = on;
+}
+
 static void on_connected(void *ud, bool ok, const char *err)
 {
     DockerRt *d = ud;
@@ -305,6 +354,14 @@ static void on_connected(void *ud, bool ok, const char *err)
         engine_request(d->e, "GET", path, NULL, on_prep_inspect, x);
         free(path);
         free(e);
+    }
+    {
+        char *f = label_filter(p->name, NULL);
+        char *path = xasprintf("/containers/json?all=1&filters=%s", f);
+        d->prep_pending++;
+        engine_request(d->e, "GET", path, NULL, on_orphans_listed, d);
+        free(path);
+        free(f);
     }
     prep_step_done(d, NULL);
 }
@@ -1091,6 +1148,8 @@ typedef struct DownItem {
 
 typedef struct Down {
     DockerRt *d;
+    const char *action; /* NULL: down; else "stop", "start" or "restart" */
+    StrVec only;        /* services to act on; empty: all */
     bool volumes;
     bool remove_orphans;
     int timeout_s;
@@ -1106,6 +1165,7 @@ typedef struct Down {
 static void down_finish(Down *w)
 {
     w->done(w->ud, w->err == NULL, w->err);
+    strvec_free(&w->only);
     for (size_t i = 0; i < w->n; i++) {
         free(w->items[i].id);
         free(w->items[i].name);
@@ -1255,7 +1315,15 @@ static void on_ctr_stopped(void *ud, int status, json_t *body, const char *err)
     free(x);
     (void)body;
     if (err && status != 304 && status != 404)
-        down_note_err(w, "cannot stop %s: %s", it->name, err);
+        down_note_err(w, "cannot %s %s: %s", w->action ? w->action : "stop", it->name, err);
+    if (w->action) {
+        if (!err || status == 304)
+            logmux_system(w->d->mux, it->service, "%s", streq(w->action, "stop")      ? "stopped"
+                                                          : streq(w->action, "start") ? "started"
+                                                                                      : "restarted");
+        on_ctr_removed(w, 204, NULL, NULL);
+        return;
+    }
     logmux_system(w->d->mux, it->service, "removing container %s", it->name);
     char *path = xasprintf("/containers/%s?force=1%s", it->id, w->volumes ? "&v=1" : "");
     engine_request(w->d->e, "DELETE", path, NULL, on_ctr_removed, w);
@@ -1277,17 +1345,23 @@ static void down_level(Down *w)
             DownItem *it = &w->items[i];
             if (it->level != w->level)
                 continue;
-            logmux_system(w->d->mux, it->service, "stopping container %s", it->name);
+            const char *verb = w->action ? w->action : "stop";
+            if (!w->action)
+                logmux_system(w->d->mux, it->service, "stopping container %s", it->name);
             DownStop *x = xcalloc(1, sizeof(*x));
             x->w = w;
             x->it = it;
-            char *path = xasprintf("/containers/%s/stop?t=%d", it->id, it->timeout_s);
+            char *path = streq(verb, "start") ? xasprintf("/containers/%s/start", it->id)
+                                              : xasprintf("/containers/%s/%s?t=%d", it->id, verb, it->timeout_s);
             engine_request(w->d->e, "POST", path, NULL, on_ctr_stopped, x);
             free(path);
         }
         return;
     }
-    down_networks(w);
+    if (w->action)
+        down_finish(w);
+    else
+        down_networks(w);
 }
 
 static int service_level(const Project *p, const Service *s, int depth)
@@ -1323,6 +1397,10 @@ static void on_down_listed(void *ud, int status, json_t *body, const char *err)
         if (!id)
             continue;
         const Service *s = svc ? project_service(p, svc) : NULL;
+        if (w->only.n && (!svc || !strvec_contains(&w->only, svc)))
+            continue;
+        if (!s && w->action)
+            continue;
         if (!s && !w->remove_orphans) {
             logmux_system(w->d->mux, NULL,
                           "orphan container %s (service \"%s\" is not in the file); use --remove-orphans to remove it",
@@ -1342,6 +1420,10 @@ static void on_down_listed(void *ud, int status, json_t *body, const char *err)
     for (size_t i = 0; i < w->n; i++)
         if (w->items[i].level < 0)
             w->items[i].level = top + 1;
+    /* start goes the other way: dependencies first. */
+    if (w->action && streq(w->action, "start"))
+        for (size_t i = 0; i < w->n; i++)
+            w->items[i].level = top + 1 - w->items[i].level;
     w->level = top + 1;
     down_level(w);
 }
@@ -1377,6 +1459,20 @@ void docker_down(DockerRt *d, bool volumes, int timeout_s, bool remove_orphans,
     w->d = d;
     w->volumes = volumes;
     w->remove_orphans = remove_orphans;
+    w->timeout_s = timeout_s;
+    w->done = done;
+    w->ud = ud;
+    engine_connect(d->e, on_down_connected, w);
+}
+
+void docker_each(DockerRt *d, const char *action, const StrVec *services, int timeout_s,
+                 void (*done)(void *ud, bool ok, const char *err), void *ud)
+{
+    Down *w = xcalloc(1, sizeof(*w));
+    w->d = d;
+    w->action = action;
+    for (size_t i = 0; services && i < services->n; i++)
+        strvec_push(&w->only, services->v[i]);
     w->timeout_s = timeout_s;
     w->done = done;
     w->ud = ud;

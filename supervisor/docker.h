@@ -47,6 +47,10 @@ Engine *docker_engine(DockerRt *d);
  * stream. done(ud, ok, err) once. */
 void docker_prepare(DockerRt *d, void (*done)(void *ud, bool ok, const char *err), void *ud);
 
+/* With it, docker_prepare removes containers of services no longer in the
+ * file instead of only reporting them. */
+void docker_set_remove_orphans(DockerRt *d, bool on);
+
 /* Starts (or adopts) the container of a service. Returns NULL only when
  * out of memory; errors come through cbs->started. */
 Container *docker_start(DockerRt *d, const Service *s, const ContainerCbs *cbs, void *ud);
@@ -69,4 +73,11 @@ char *docker_container_name(const Project *p, const Service *s);
  * >= 0), removes them and the project's networks, and with `volumes` its
  * named volumes. Works from the engine's labels alone. done(ud, ok, err). */
 void docker_down(DockerRt *d, bool volumes, int timeout_s, bool remove_orphans,
+                 void (*done)(void *ud, bool ok, const char *err), void *ud);
+
+/* `tend stop|start|restart [SERVICE...]` without a running supervisor: the
+ * action ("stop", "start" or "restart") on the project's containers found
+ * by label, in dependency order (stop and restart: dependents first; start:
+ * dependencies first), one level at a time. */
+void docker_each(DockerRt *d, const char *action, const StrVec *services, int timeout_s,
                  void (*done)(void *ud, bool ok, const char *err), void *ud);

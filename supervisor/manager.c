@@ -294,8 +294,6 @@ static void on_ctr_started(void *ud, bool ok, const char *err)
     if (ok) {
         v->proc_alive = true;
         v->ever_ran = true;
-        if (docker_adopted(v->ctr))
-            say(v->m, v, "adopted the running container");
         post(v->m, v, SE_SPAWNED, NULL);
     } else {
         post(v->m, v, SE_SPAWN_FAILED, err);
@@ -1009,8 +1007,10 @@ int manager_run(Manager *m)
         m->dock = docker_new(m->loop, m->p, m->mux, &err);
         if (!m->dock)
             m->dock_err = err ? err : xstrdup("cannot use the Docker engine");
-        else
+        else {
+            docker_set_remove_orphans(m->dock, m->o.remove_orphans);
             docker_prepare(m->dock, on_docker_prepared, m);
+        }
     }
     signal(SIGPIPE, SIG_IGN);
     uv_signal_start(&m->sigint, on_signal, SIGINT);

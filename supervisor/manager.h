@@ -18,6 +18,7 @@ typedef struct ManagerOptions {
     bool abort_on_exit;         /* stop everything when any service exits */
     const char *exit_code_from; /* exit with this service's status; implies abort_on_exit */
     bool json;                  /* state changes and the ready moment as JSON lines */
+    bool remove_orphans;        /* remove containers of services no longer in the file */
     LogMuxOptions log;
 } ManagerOptions;
 
