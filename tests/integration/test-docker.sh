@@ -144,4 +144,19 @@ if docker volume inspect "${P}_data" >/dev/null 2>&1; then notok "down -v remove
 if [ -z "$(docker ps -aq --filter "label=com.docker.compose.project=$P")" ]; then ok "--remove-orphans removes the orphan"; else notok "--remove-orphans removes the orphan"; fi
 if [ -z "$(docker network ls -q --filter "label=com.docker.compose.project=$P")" ]; then ok "down removes the project's network"; else notok "down removes the project's network"; fi
 
+# stop / start / restart without a supervisor in the foreground: by label.
+up || notok "the stack comes up again"
+kill -KILL "$TEND_PID"; wait "$TEND_PID" 2>/dev/null; TEND_PID=
+state() { docker inspect -f '{{.State.Status}}' "$P-$1-1" 2>/dev/null; }
+"$TEND" -p "$P" -f "$T/$P.yaml" stop client >"$T/life.out" 2>&1
+if [ "$(state client)" = exited ] && [ "$(state web)" = running ]; then ok "tend stop SERVICE stops only that container"; else notok "tend stop SERVICE stops only that container" "client=$(state client) web=$(state web)"; diag_file "$T/life.out"; fi
+"$TEND" -p "$P" -f "$T/$P.yaml" start >"$T/life.out" 2>&1
+if [ "$(state client)" = running ]; then ok "tend start starts the stopped container"; else notok "tend start starts the stopped container" "client=$(state client)"; diag_file "$T/life.out"; fi
+before=$(docker inspect -f '{{.State.StartedAt}}' "$P-web-1")
+"$TEND" -p "$P" -f "$T/$P.yaml" restart -t 1 web >"$T/life.out" 2>&1
+after=$(docker inspect -f '{{.State.StartedAt}}' "$P-web-1")
+if [ "$(state web)" = running ] && [ "$before" != "$after" ]; then ok "tend restart restarts the container"; else notok "tend restart restarts the container" "$before -> $after"; diag_file "$T/life.out"; fi
+down_fg -v
+if [ -z "$(docker ps -aq --filter "label=com.docker.compose.project=$P")" ]; then ok "down after stop/start leaves nothing"; else notok "down after stop/start leaves nothing"; fi
+
 finish
