@@ -57,6 +57,8 @@ struct DockerRt {
     char *prep_err;
     bool prepared;
     bool remove_orphans;
+    json_t *existing; /* the project's containers as listed while preparing */
+    StrVec started;   /* services started at least once (their list entry used) */
 };
 
 /* ---- small helpers ---- */
@@ -272,6 +274,8 @@ static void on_orphans_listed(void *ud, int status, json_t *body, const char *er
         free(m);
         return;
     }
+    json_decref(d->existing);
+    d->existing = json_incref(body);
     size_t i;
     json_t *c;
     json_array_foreach(body, i, c)
@@ -400,6 +404,8 @@ void docker_free(DockerRt *d)
     if (d->events)
         engine_cancel(d->events);
     jsonlines_free(&d->event_lines);
+    json_decref(d->existing);
+    strvec_free(&d->started);
     engine_free(d->e);
     free(d->prep_err);
     free(d);
@@ -1013,6 +1019,34 @@ static void on_removed_old(void *ud, int status, json_t *body, const char *err)
     }
 }
 
+/* An adopted container is known from the list: its address and health
+ * are there, and its tty setting is the file's (the hash is unchanged), so
+ * no inspect is needed; a warm rerun costs two requests per service. */
+static void adopt(Container *c, json_t *entry)
+{
+    c->tty = c->s->tty;
+    json_t *nets = json_object_get(json_object_get(entry, "NetworkSettings"), "Networks");
+    const char *k;
+    json_t *v;
+    json_object_foreach(nets, k, v)
+    {
+        const char *ip = json_string_value(json_object_get(v, "IPAddress"));
+        if (ip && *ip) {
+            snprintf(c->ip, sizeof(c->ip), "%s", ip);
+            break;
+        }
+    }
+    const char *status = json_string_value(json_object_get(entry, "Status"));
+    c->health_known_healthy = status && strstr(status, "(healthy)");
+    follow(c);
+    c->started_reported = true;
+    c->cb.started(c->ud, true, NULL);
+    if (c->health_known_healthy && c->cb.health)
+        c->cb.health(c->ud, true);
+}
+
+static void use_list(Container *c, json_t *body);
+
 static void on_listed(void *ud, int status, json_t *body, const char *err)
 {
     Container *c = ud;
@@ -1021,6 +1055,11 @@ static void on_listed(void *ud, int status, json_t *body, const char *err)
         fail(c, "cannot list containers: %s", err ? err : "no answer");
         return;
     }
+    use_list(c, body);
+}
+
+static void use_list(Container *c, json_t *body)
+{
     json_t *found = NULL;
     size_t i;
     json_t *it;
@@ -1043,7 +1082,7 @@ static void on_listed(void *ud, int status, json_t *body, const char *err)
             if (state && streq(state, "running")) {
                 c->adopted = true;
                 logmux_system(c->d->mux, c->s->name, "adopted running container %s (unchanged)", c->name);
-                inspect(c);
+                adopt(c, found);
             } else {
                 start(c);
             }
@@ -1072,6 +1111,26 @@ Container *docker_start(DockerRt *d, const Service *s, const ContainerCbs *cbs, 
     c->src_err = logmux_source(d->mux, s->name, LOG_STDERR);
     c->next = d->list;
     d->list = c;
+    /* The first start of each service uses the list made while preparing
+     * (its entry is then dropped: later starts ask the engine again). */
+    if (d->existing && !strvec_contains(&d->started, s->name)) {
+        strvec_push(&d->started, s->name);
+        json_t *mine = json_array();
+        size_t i = 0;
+        while (i < json_array_size(d->existing)) {
+            json_t *it = json_array_get(d->existing, i);
+            const char *n0 = json_string_value(json_array_get(json_object_get(it, "Names"), 0));
+            if (n0 && n0[0] == '/' && streq(n0 + 1, c->name)) {
+                json_array_append(mine, it);
+                json_array_remove(d->existing, i);
+            } else {
+                i++;
+            }
+        }
+        use_list(c, mine);
+        json_decref(mine);
+        return c;
+    }
     char *f = label_filter(d->p->name, s->name);
     char *path = xasprintf("/containers/json?all=1&filters=%s", f);
     c->req = engine_request(d->e, "GET", path, NULL, on_listed, c);
