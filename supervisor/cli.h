@@ -14,3 +14,6 @@ extern const char stop_usage[], start_usage[], restart_usage[];
 int cmd_stop(ConfigOptions *o, int argc, char **argv);
 int cmd_start(ConfigOptions *o, int argc, char **argv);
 int cmd_restart(ConfigOptions *o, int argc, char **argv);
+
+extern const char exec_usage[];
+int cmd_exec(ConfigOptions *o, int argc, char **argv);
