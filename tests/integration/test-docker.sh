@@ -156,6 +156,9 @@ before=$(docker inspect -f '{{.State.StartedAt}}' "$P-web-1")
 "$TEND" -p "$P" -f "$T/$P.yaml" restart -t 1 web >"$T/life.out" 2>&1
 after=$(docker inspect -f '{{.State.StartedAt}}' "$P-web-1")
 if [ "$(state web)" = running ] && [ "$before" != "$after" ]; then ok "tend restart restarts the container"; else notok "tend restart restarts the container" "$before -> $after"; diag_file "$T/life.out"; fi
+out=$("$TEND" -p "$P" -f "$T/$P.yaml" exec web sh -c 'echo from-exec; exit 5' 2>&1)
+rc=$?
+if [ "$rc" = 5 ] && [ "$out" = from-exec ]; then ok "tend exec runs in the container and passes the exit code through"; else notok "tend exec runs in the container and passes the exit code through" "rc=$rc out=$out"; fi
 down_fg -v
 if [ -z "$(docker ps -aq --filter "label=com.docker.compose.project=$P")" ]; then ok "down after stop/start leaves nothing"; else notok "down after stop/start leaves nothing"; fi
 
