@@ -30,6 +30,9 @@ struct Container {
     bool tty;
     bool started_reported;
     bool health_known_healthy;
+    bool exit_pending;     /* /wait answered before the log stream ended */
+    int64_t exit_code;
+    char since[40];        /* logs from this moment ("" = from the start) */
     EngineReq *req;  /* the step in flight */
     EngineReq *logs;
     EngineReq *wait;
@@ -452,6 +455,11 @@ static void on_logs_done(void *ud, int status, json_t *body, const char *err)
     c->logs = NULL;
     logmux_flush(c->d->mux, c->src_out);
     logmux_flush(c->d->mux, c->src_err);
+    if (c->exit_pending) {
+        c->exit_pending = false;
+        if (c->cb.exited)
+            c->cb.exited(c->ud, c->exit_code);
+    }
 }
 
 static void on_wait_done(void *ud, int status, json_t *body, const char *err)
@@ -463,14 +471,27 @@ static void on_wait_done(void *ud, int status, json_t *body, const char *err)
         code = (int64_t)json_integer_value(json_object_get(body, "StatusCode"));
     else if (err)
         logmux_system(c->d->mux, c->s->name, "lost the container: %s", err);
+    /* The exit is told once every line the container wrote was delivered:
+     * the log stream ends when the container stops. */
+    if (c->logs) {
+        c->exit_pending = true;
+        c->exit_code = code < 0 ? 255 : code;
+        return;
+    }
     if (c->cb.exited)
         c->cb.exited(c->ud, code < 0 ? 255 : code);
 }
 
 static void follow(Container *c)
 {
-    char *path = xasprintf("/containers/%s/logs?follow=1&stdout=1&stderr=1%s", c->id,
-                           c->adopted ? "&tail=0" : "");
+    /* An adopted container: only what comes from now on. A stopped container
+     * started again: from its start, not its whole history. */
+    char extra[64] = "";
+    if (c->adopted)
+        snprintf(extra, sizeof(extra), "&tail=0");
+    else if (c->since[0])
+        snprintf(extra, sizeof(extra), "&since=%s", c->since);
+    char *path = xasprintf("/containers/%s/logs?follow=1&stdout=1&stderr=1%s", c->id, extra);
     c->logs = engine_stream(c->d->e, "GET", path, NULL, on_logs_chunk, on_logs_done, c);
     free(path);
     path = xasprintf("/containers/%s/wait?condition=not-running", c->id);
@@ -525,6 +546,16 @@ static void on_started(void *ud, int status, json_t *body, const char *err)
         return;
     }
     inspect(c);
+}
+
+static void start(Container *c);
+
+static void start_existing(Container *c)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(c->since, sizeof(c->since), "%lld.%09ld", (long long)ts.tv_sec, ts.tv_nsec);
+    start(c);
 }
 
 static void start(Container *c)
@@ -1084,7 +1115,7 @@ static void use_list(Container *c, json_t *body)
                 logmux_system(c->d->mux, c->s->name, "adopted running container %s (unchanged)", c->name);
                 adopt(c, found);
             } else {
-                start(c);
+                start_existing(c);
             }
             return;
         }

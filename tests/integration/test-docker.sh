@@ -52,7 +52,7 @@ cleanup_docker() {
     docker network ls -q --filter "label=com.docker.compose.project=$P" | xargs -r docker network rm >/dev/null 2>&1
     docker volume ls -q --filter "label=com.docker.compose.project=$P" | xargs -r docker volume rm >/dev/null 2>&1
 }
-trap 'cleanup_docker' EXIT
+trap 'cleanup_docker; cleanup' EXIT
 cleanup_docker
 
 up() { # NAME: starts tend up in the background and waits for readiness
