@@ -23,9 +23,21 @@
 
 /* ---- .dockerignore ---- */
 
+/* How the CLI's pattern matcher compares a pattern with a path. Patterns
+ * without wildcards, and some with `**` only at one end, are compared as
+ * plain strings rather than as globs, and that changes what they match:
+ * "**.md" takes every path ending in ".md", not only those named ".md". */
+typedef enum MatchType {
+    MATCH_EXACT,
+    MATCH_PREFIX, /* "**" last and no other wildcard: what starts with the rest */
+    MATCH_SUFFIX, /* "**" then no other wildcard: what ends with the rest */
+    MATCH_GLOB,
+} MatchType;
+
 typedef struct Pattern {
     char *pat; /* cleaned, without the '!' */
     bool exception;
+    MatchType type;
 } Pattern;
 
 typedef struct Ignore {
@@ -42,13 +54,41 @@ static void ignore_free(Ignore *ig)
     memset(ig, 0, sizeof *ig);
 }
 
+/* The match type, found as the CLI's pattern compiler finds it. */
+static MatchType match_type(const char *p)
+{
+    MatchType t = MATCH_EXACT;
+    for (size_t i = 0; p[i]; i++) {
+        if (p[i] == '\\') {
+            if (p[i + 1]) {
+                i++;
+                t = MATCH_GLOB;
+            }
+        } else if (p[i] == '*' && p[i + 1] == '*') {
+            bool first = i == 0;
+            i++;
+            if (p[i + 1] == '/')
+                i++;
+            if (!p[i + 1])
+                t = t == MATCH_EXACT ? MATCH_PREFIX : MATCH_GLOB;
+            else
+                t = MATCH_GLOB;
+            if (first)
+                t = MATCH_SUFFIX;
+        } else if (p[i] == '*' || p[i] == '?' || p[i] == '[' || p[i] == ']') {
+            t = MATCH_GLOB;
+        }
+    }
+    return t;
+}
+
 static void ignore_add(Ignore *ig, const char *pat, bool exception)
 {
     if (ig->n == ig->cap) {
         ig->cap = ig->cap ? ig->cap * 2 : 16;
         ig->v = xrealloc(ig->v, ig->cap * sizeof *ig->v);
     }
-    ig->v[ig->n++] = (Pattern){xstrdup(pat), exception};
+    ig->v[ig->n++] = (Pattern){xstrdup(pat), exception, match_type(pat)};
     if (exception)
         ig->has_exceptions = true;
 }
@@ -157,11 +197,9 @@ static bool glob_match(const char *p, const char *s)
             s++;
             break;
         }
-        case '\\':
-            if (p[1])
-                p++;
-            /* fall through */
         default:
+            if (*p == '\\' && p[1]) /* the next character as itself */
+                p++;
             if (*p != *s)
                 return false;
             p++;
@@ -189,16 +227,34 @@ static bool pattern_valid(const char *p)
     return true;
 }
 
+static bool pattern_match_one(const Pattern *pt, const char *path)
+{
+    switch (pt->type) {
+    case MATCH_EXACT:
+        return streq(path, pt->pat);
+    case MATCH_PREFIX:
+        return strncmp(path, pt->pat, strlen(pt->pat) - 2) == 0;
+    case MATCH_SUFFIX: {
+        const char *suffix = pt->pat + 2;
+        /* "**\/foo" also matches "foo" itself */
+        return str_endswith(path, suffix) || (suffix[0] == '/' && streq(path, suffix + 1));
+    }
+    case MATCH_GLOB:
+        return glob_match(pt->pat, path);
+    }
+    return false;
+}
+
 /* A pattern matches a path when it matches the path or one of the
  * folders above it. */
 static bool pattern_matches(const Pattern *pt, const char *rel)
 {
-    if (glob_match(pt->pat, rel))
+    if (pattern_match_one(pt, rel))
         return true;
     _cleanup_free_ char *up = xstrdup(rel);
     for (char *slash = strchr(up, '/'); slash; slash = strchr(slash + 1, '/')) {
         *slash = '\0';
-        bool m = glob_match(pt->pat, up);
+        bool m = pattern_match_one(pt, up);
         *slash = '/';
         if (m)
             return true;
@@ -792,15 +848,20 @@ ImageBuild *image_build(Engine *e, const char *context_dir, const char *dockerfi
                         void (*done)(void *ud, bool ok, const char *err), void *ud,
                         char **ret_err)
 {
-    if (build_context_is_remote(context_dir)) {
-        *ret_err = xasprintf("remote build contexts are not supported: %s", context_dir);
-        return NULL;
-    }
+    char *err = NULL;
     StrBuf tar;
     strbuf_init(&tar, IMAGE_BUILD_CONTEXT_MAX);
     _cleanup_free_ char *df = NULL;
-    if (build_context_tar(context_dir, dockerfile, &tar, &df, ret_err) < 0) {
+    if (build_context_is_remote(context_dir))
+        err = xasprintf("remote build contexts are not supported: %s", context_dir);
+    else
+        build_context_tar(context_dir, dockerfile, &tar, &df, &err);
+    if (err) {
         strbuf_free(&tar);
+        if (ret_err)
+            *ret_err = err;
+        else
+            free(err);
         return NULL;
     }
 

@@ -309,6 +309,19 @@ TEST(dockerignore_leaves_the_exact_file_list)
     CHECK(names && !strstr(names, "docs/keep.md"));
     free(names);
     free(tarfile);
+
+    /* What the CLI compares as plain strings: `**` first and no other
+     * wildcard is "ends with" (so within a name too), `**` last with no
+     * other wildcard is "starts with". */
+    put(ctx, ".dockerignore", "**.md\nsrc**\n!src/main.c\n**/tmp\n");
+    tarfile = tar_of(ctx, NULL, work, NULL);
+    names = names_in(tarfile);
+    CHECK_STR(names, "#comment.txt\n#spaced.txt\n.dockerignore\nDockerfile\na.txt\nab.txt\nabs.txt\n"
+                     "app.log\ndeep/\ndeep/a/\ndeep/a/tmpx/\ndeep/a/tmpx/y\ndocs/\ndocs/more/\n"
+                     "keep.log\nnode_modules/\nnode_modules/a/\nnode_modules/a/b.js\nrel.txt\n"
+                     "src/main.c\nsub/\nsub/x.log\nx.cfg\nz.cfg\n");
+    free(names);
+    free(tarfile);
     rm_rf(ctx);
     rm_rf(work);
 }
