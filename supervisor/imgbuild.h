@@ -32,8 +32,11 @@
  * path component, `**` spans any number of them, `[...]` is a class, `\`
  * escapes, a leading `!` makes an exception, a pattern is relative to the
  * context (a leading '/' is dropped) and excludes what it names and all
- * below it; the last matching pattern decides. The Dockerfile and
- * .dockerignore are always sent.
+ * below it; the last matching pattern decides. As in the CLI, a pattern
+ * that starts with `**` and has no other wildcard matches as "ends with"
+ * ("**.md" takes "docs/README.md"). An excluded folder is walked only when
+ * an exception names a path inside it. The Dockerfile and .dockerignore
+ * are always sent (the engine drops them from the build when excluded).
  *
  * dockerfile: as Compose's `build.dockerfile`, relative to the context
  * (NULL: "Dockerfile") or absolute. One outside the context is added as
