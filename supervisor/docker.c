@@ -6,6 +6,7 @@
 #include "docker.h"
 
 #include "canon.h"
+#include "imgbuild.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -37,6 +38,8 @@ struct Container {
     EngineReq *logs;
     EngineReq *wait;
     EngineReq *kill;
+    ImageBuild *build;
+    bool built;
     bool pulled;
     JsonLines pull_lines;
     LogDemux demux;
@@ -954,6 +957,7 @@ static void on_pull_chunk(void *ud, const char *data, size_t len)
 }
 
 static void check_image(Container *c);
+static void build_image(Container *c);
 
 static void on_pulled(void *ud, int status, json_t *body, const char *err)
 {
@@ -1003,10 +1007,8 @@ static void on_image(void *ud, int status, json_t *body, const char *err)
         fail(c, "cannot inspect image %s: %s", c->image, err ? err : "no answer");
         return;
     }
-    if (c->s->build && !c->s->image) {
-        fail(c, "image %s is not built: building images (build:) is not supported yet; build it with "
-                "`docker build -t %s %s`",
-             c->image, c->image, c->s->build->context ? c->s->build->context : ".");
+    if (c->s->build && !c->built && (!c->s->image || streq(policy, "build") || streq(policy, "missing"))) {
+        build_image(c);
         return;
     }
     if (streq(policy, "never")) {
@@ -1019,6 +1021,44 @@ static void on_image(void *ud, int status, json_t *body, const char *err)
     }
     c->pulled = true;
     pull(c);
+}
+
+static void on_build_line(void *ud, const char *line)
+{
+    Container *c = ud;
+    logmux_system(c->d->mux, c->s->name, "build: %s", line);
+}
+
+static void on_built(void *ud, bool ok, const char *err)
+{
+    Container *c = ud;
+    c->build = NULL;
+    if (!ok) {
+        fail(c, "cannot build image %s: %s", c->image, err ? err : "the build failed");
+        return;
+    }
+    logmux_system(c->d->mux, c->s->name, "built %s", c->image);
+    check_image(c);
+}
+
+/* build: the image is built by the engine from the context folder (the
+ * classic builder), tagged as the service's image or PROJECT-SERVICE. */
+static void build_image(Container *c)
+{
+    const Build *b = c->s->build;
+    c->built = true;
+    logmux_system(c->d->mux, c->s->name, "building %s from %s", c->image, b->context);
+    Env labels = {0};
+    env_set(&labels, LABEL_PROJECT, c->d->p->name);
+    env_set(&labels, LABEL_SERVICE, c->s->name);
+    char *err = NULL;
+    c->build = image_build(c->d->e, b->context, b->dockerfile, b->target, &b->args, c->image, &labels,
+                           on_build_line, on_built, c, &err);
+    env_free(&labels);
+    if (!c->build) {
+        fail(c, "cannot build image %s: %s", c->image, err ? err : "unknown error");
+        free(err);
+    }
 }
 
 static void check_image(Container *c)
@@ -1042,7 +1082,9 @@ static void on_removed_old(void *ud, int status, json_t *body, const char *err)
         return;
     }
     const char *policy = c->s->pull_policy ? c->s->pull_policy : "missing";
-    if (streq(policy, "always")) {
+    if (streq(policy, "build") && c->s->build) {
+        build_image(c);
+    } else if (streq(policy, "always")) {
         c->pulled = true;
         pull(c);
     } else {
@@ -1218,6 +1260,8 @@ void docker_container_free(Container *c)
         engine_cancel(c->wait);
     if (c->kill)
         engine_cancel(c->kill);
+    if (c->build)
+        image_build_cancel(c->build);
     jsonlines_free(&c->pull_lines);
     free(c->name);
     free(c->image);

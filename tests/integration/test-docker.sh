@@ -162,4 +162,21 @@ if [ "$rc" = 5 ] && [ "$out" = from-exec ]; then ok "tend exec runs in the conta
 down_fg -v
 if [ -z "$(docker ps -aq --filter "label=com.docker.compose.project=$P")" ]; then ok "down after stop/start leaves nothing"; else notok "down after stop/start leaves nothing"; fi
 
+# build: an image built from a Dockerfile by the engine, then run.
+cat >"$T/${P}b.yaml" <<EOF
+services:
+  hello:
+    build: $ROOT/tests/data/docker/build-hello
+EOF
+env --default-signal=INT "$TEND" -p "${P}b" -f "$T/${P}b.yaml" up --no-color >"$T/build.out" 2>&1
+rc=$?
+if [ "$rc" = 0 ] && grep -q 'hello from tend-test/hello' "$T/build.out" && grep -qE '^hello +\| built '"${P}b"'-hello' "$T/build.out"; then
+    ok "a build: service is built from its Dockerfile and runs"
+else
+    notok "a build: service is built from its Dockerfile and runs" "rc=$rc"
+    diag_file "$T/build.out"
+fi
+"$TEND" -p "${P}b" -f "$T/${P}b.yaml" down >/dev/null 2>&1
+docker rmi -f "${P}b-hello" >/dev/null 2>&1
+
 finish
