@@ -4,7 +4,7 @@
  * action is carried out here. A queue rather than direct calls keeps the
  * order of transitions obvious: an action never re-enters the state machine
  * of the service that is being changed. */
-#include "manager.h"
+#include "manager-int.h"
 
 #include "docker.h"
 #include "graph.h"
@@ -23,80 +23,14 @@
 
 extern char **environ;
 
-typedef struct Svc Svc;
-
-struct Svc {
-    Manager *m;
-    const Service *def;
-    size_t index;
-    bool selected;
-    ServiceState state;
-    HostProc *proc;
-    HostProc *dead_proc; /* freed at the next spawn or at the end */
-    Container *ctr;      /* docker: the container followed (kept after it exits) */
-    bool spawn_waiting;  /* docker: waiting for the project's networks and volumes */
-    bool await_health;   /* docker: readiness from the engine's health events */
-    bool proc_alive;
-    Prober *prober;
-    uv_timer_t backoff_timer;
-    uv_timer_t kill_timer;
-    Backoff backoff;
-    int restarts;
-    bool stop_requested;
-    bool restart_pending;
-    bool ever_ran;
-    bool was_ready;
-    int64_t exit_status;
-    int term_signal;
-    int64_t start_ns;   /* monotonic: when it was asked to start (dependencies met) */
-    int64_t ready_ns;   /* monotonic: when it became ready */
-    int64_t up_ns;      /* monotonic: when `up` began for it */
-    char *reason;       /* why it failed, or the last probe detail */
-    char **env;         /* environment for host probes (NULL-terminated) */
-};
-
-typedef struct Event {
-    Svc *v;
-    ServiceEvent e;
-    char *reason;
-} Event;
-
-struct Manager {
-    uv_loop_t *loop;
-    const Project *p;
-    ManagerOptions o;
-    LogMux *mux;
-    Svc *svcs;
-    size_t n;
-    Event *queue;
-    size_t q_head, q_len, q_cap;
-    bool draining;
-    bool shutting_down;
-    bool forced;
-    bool all_ready_reported;
-    bool any_failed;
-    bool timed_out;
-    int exit_code_from_status;
-    int64_t up_ns;
-    uv_signal_t sigint, sigterm;
-    uv_timer_t wait_timer;
-    uv_timer_t progress_timer;
-    bool debug;
-    char *state_dir;
-    DockerRt *dock;
-    bool dock_ready;
-    char *dock_err;
-};
-
-static int64_t mono_ns(void)
+int64_t mgr_mono_ns(void)
 {
     return (int64_t)uv_hrtime();
 }
 
 /* ---- output ---- */
 
-static void say(Manager *m, const Svc *v, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void say(Manager *m, const Svc *v, const char *fmt, ...)
+void mgr_say(Manager *m, const Svc *v, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -105,7 +39,7 @@ static void say(Manager *m, const Svc *v, const char *fmt, ...)
     logmux_system(m->mux, v ? v->def->name : NULL, "%s", msg);
 }
 
-static void json_str(StrBuf *b, const char *s)
+void mgr_json_str(StrBuf *b, const char *s)
 {
     strbuf_putc(b, '"');
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
@@ -119,7 +53,7 @@ static void json_str(StrBuf *b, const char *s)
     strbuf_putc(b, '"');
 }
 
-static void iso_now(char buf[64])
+void mgr_iso_now(char buf[64])
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -134,7 +68,7 @@ static void emit_json(Manager *m, StrBuf *b)
     logmux_raw(m->mux, b->data ? b->data : "", b->len);
 }
 
-static void fmt_ms(char buf[32], int64_t ns)
+void mgr_fmt_ms(char buf[32], int64_t ns)
 {
     if (ns < 1000000000LL)
         snprintf(buf, 32, "%lld ms", (long long)(ns / 1000000));
@@ -152,14 +86,14 @@ static bool has_probe(const Svc *v)
     return s->healthcheck.present && !s->healthcheck.disabled && s->healthcheck.test.n >= 2;
 }
 
-static bool is_live(ServiceState s)
+bool mgr_is_live(ServiceState s)
 {
     return s == SS_STARTING || s == SS_RUNNING || s == SS_READY || s == SS_UNHEALTHY || s == SS_STOPPING;
 }
 
-static bool is_done(const Svc *v)
+bool mgr_is_done(const Svc *v)
 {
-    return !v->proc_alive && !is_live(v->state) && v->state != SS_BACKOFF && v->state != SS_WAITING;
+    return !v->proc_alive && !mgr_is_live(v->state) && v->state != SS_BACKOFF && v->state != SS_WAITING;
 }
 
 static void set_reason(Svc *v, const char *r)
@@ -168,8 +102,6 @@ static void set_reason(Svc *v, const char *r)
     v->reason = r ? xstrdup(r) : NULL;
 }
 
-static void post(Manager *m, Svc *v, ServiceEvent e, const char *reason);
-static void drain(Manager *m);
 static void check_progress(Manager *m);
 
 /* ---- dependencies ---- */
@@ -221,12 +153,12 @@ static void check_deps(Manager *m, Svc *v)
         char *why = NULL;
         int r = dep_status(m, &s->deps[i], &why);
         if (r < 0 && !s->deps[i].required) {
-            say(m, v, "warning: %s (not required; starting anyway)", why);
+            mgr_say(m, v, "warning: %s (not required; starting anyway)", why);
             free(why);
             continue;
         }
         if (r < 0) {
-            post(m, v, SE_DEP_FAILED, why);
+            mgr_post(m, v, SE_DEP_FAILED, why);
             free(why);
             return;
         }
@@ -234,7 +166,7 @@ static void check_deps(Manager *m, Svc *v)
         if (r == 0)
             return;
     }
-    post(m, v, SE_DEPS_MET, NULL);
+    mgr_post(m, v, SE_DEPS_MET, NULL);
 }
 
 static void recheck_dependents(Manager *m, Svc *v)
@@ -260,8 +192,8 @@ static void cascade_restart(Manager *m, Svc *v)
             continue;
         for (size_t k = 0; k < w->def->n_deps; k++)
             if (w->def->deps[k].index == v->index && w->def->deps[k].restart &&
-                (is_live(w->state) || w->state == SS_BACKOFF)) {
-                post(m, w, SE_RESTART, NULL);
+                (mgr_is_live(w->state) || w->state == SS_BACKOFF)) {
+                mgr_post(m, w, SE_RESTART, NULL);
                 break;
             }
     }
@@ -284,8 +216,8 @@ static void on_proc_exit(void *ud, int64_t status, int sig)
         snprintf(buf, sizeof(buf), "killed by signal %d (%s)", sig, strsignal(sig));
     else
         snprintf(buf, sizeof(buf), "exit status %lld", (long long)status);
-    post(m, v, SE_EXITED, buf);
-    drain(m);
+    mgr_post(m, v, SE_EXITED, buf);
+    mgr_drain(m);
 }
 
 static void on_ctr_started(void *ud, bool ok, const char *err)
@@ -294,11 +226,11 @@ static void on_ctr_started(void *ud, bool ok, const char *err)
     if (ok) {
         v->proc_alive = true;
         v->ever_ran = true;
-        post(v->m, v, SE_SPAWNED, NULL);
+        mgr_post(v->m, v, SE_SPAWNED, NULL);
     } else {
-        post(v->m, v, SE_SPAWN_FAILED, err);
+        mgr_post(v->m, v, SE_SPAWN_FAILED, err);
     }
-    drain(v->m);
+    mgr_drain(v->m);
 }
 
 static void on_ctr_exited(void *ud, int64_t status)
@@ -310,8 +242,8 @@ static void on_ctr_exited(void *ud, int64_t status)
     v->term_signal = status > 128 && status < 128 + 65 ? (int)(status - 128) : 0;
     char buf[64];
     snprintf(buf, sizeof(buf), "exit status %lld", (long long)status);
-    post(v->m, v, SE_EXITED, buf);
-    drain(v->m);
+    mgr_post(v->m, v, SE_EXITED, buf);
+    mgr_drain(v->m);
 }
 
 static void on_ctr_health(void *ud, bool healthy)
@@ -319,8 +251,8 @@ static void on_ctr_health(void *ud, bool healthy)
     Svc *v = ud;
     if (!v->await_health)
         return;
-    post(v->m, v, healthy ? SE_PROBE_READY : SE_PROBE_UNHEALTHY, healthy ? NULL : "the container's healthcheck failed");
-    drain(v->m);
+    mgr_post(v->m, v, healthy ? SE_PROBE_READY : SE_PROBE_UNHEALTHY, healthy ? NULL : "the container's healthcheck failed");
+    mgr_drain(v->m);
 }
 
 static void on_prober(void *ud, ProberEvent ev, const char *detail)
@@ -329,22 +261,22 @@ static void on_prober(void *ud, ProberEvent ev, const char *detail)
     Manager *m = v->m;
     switch (ev) {
     case PROBER_READY:
-        post(m, v, SE_PROBE_READY, detail);
+        mgr_post(m, v, SE_PROBE_READY, detail);
         break;
     case PROBER_UNHEALTHY:
-        post(m, v, SE_PROBE_UNHEALTHY, detail);
+        mgr_post(m, v, SE_PROBE_UNHEALTHY, detail);
         break;
     case PROBER_GAVE_UP:
-        post(m, v, SE_PROBE_GAVE_UP, detail);
+        mgr_post(m, v, SE_PROBE_GAVE_UP, detail);
         break;
     }
-    drain(m);
+    mgr_drain(m);
 }
 
 static void on_log_line(void *ud, const char *service, int stream, const char *line, size_t len, int64_t t)
 {
     Manager *m = ud;
-    (void)t;
+    mgr_ctl_log(m, service, stream, line, len, t);
     if (stream == LOG_SYSTEM)
         return;
     for (size_t i = 0; i < m->n; i++) {
@@ -354,7 +286,7 @@ static void on_log_line(void *ud, const char *service, int stream, const char *l
     }
 }
 
-static char **build_env(const Service *s)
+char **mgr_build_env(const Service *s)
 {
     Env e = {0};
     env_from_environ(&e, environ);
@@ -369,7 +301,7 @@ static char **build_env(const Service *s)
     return out;
 }
 
-static void free_env(char **env)
+void mgr_free_env(char **env)
 {
     if (!env)
         return;
@@ -382,7 +314,7 @@ static void start_probe(Manager *m, Svc *v)
 {
     const Service *s = v->def;
     if (!has_probe(v)) {
-        post(m, v, SE_PROBE_READY, NULL);
+        mgr_post(m, v, SE_PROBE_READY, NULL);
         return;
     }
     ProbeTarget t = {0};
@@ -430,7 +362,7 @@ static void start_probe(Manager *m, Svc *v)
     }
     if (t.kind == PROBE_EXEC) {
         if (!v->env)
-            v->env = build_env(s);
+            v->env = mgr_build_env(s);
         t.argv = argv.v;
         t.env = v->env;
         t.cwd = cwd;
@@ -440,7 +372,7 @@ static void start_probe(Manager *m, Svc *v)
                            on_prober, v);
     strvec_free(&argv);
     if (!v->prober) {
-        post(m, v, SE_PROBE_GAVE_UP, "cannot set up the probe");
+        mgr_post(m, v, SE_PROBE_GAVE_UP, "cannot set up the probe");
         return;
     }
     prober_start(v->prober);
@@ -465,7 +397,7 @@ static void spawn(Manager *m, Svc *v)
     }
     if (s->runtime == RUNTIME_DOCKER) {
         if (m->dock_err) {
-            post(m, v, SE_SPAWN_FAILED, m->dock_err);
+            mgr_post(m, v, SE_SPAWN_FAILED, m->dock_err);
             return;
         }
         if (!m->dock_ready) {
@@ -476,22 +408,22 @@ static void spawn(Manager *m, Svc *v)
             docker_container_free(v->ctr);
             v->ctr = NULL;
         }
-        v->start_ns = mono_ns();
+        v->start_ns = mgr_mono_ns();
         static const ContainerCbs cbs = {on_ctr_started, on_ctr_exited, on_ctr_health};
         v->ctr = docker_start(m->dock, s, &cbs, v);
         return; /* on_ctr_started posts SE_SPAWNED or SE_SPAWN_FAILED */
     }
     char *err = NULL;
-    v->start_ns = mono_ns();
+    v->start_ns = mgr_mono_ns();
     int r = host_start(m->loop, s, m->p->workdir, m->mux, on_proc_exit, v, &v->proc, &err);
     if (r < 0) {
-        post(m, v, SE_SPAWN_FAILED, err ? err : strerror(-r));
+        mgr_post(m, v, SE_SPAWN_FAILED, err ? err : strerror(-r));
         free(err);
         return;
     }
     v->proc_alive = true;
     v->ever_ran = true;
-    post(m, v, SE_SPAWNED, NULL);
+    mgr_post(m, v, SE_SPAWNED, NULL);
 }
 
 static void svc_signal(Svc *v, int sig)
@@ -507,8 +439,8 @@ static void on_kill_timer(uv_timer_t *t)
     Svc *v = t->data;
     if (v->proc_alive) {
         char buf[32];
-        fmt_ms(buf, v->def->stop_grace_period);
-        say(v->m, v, "did not stop within %s; killing it", buf);
+        mgr_fmt_ms(buf, v->def->stop_grace_period);
+        mgr_say(v->m, v, "did not stop within %s; killing it", buf);
         svc_signal(v, SIGKILL);
     }
 }
@@ -528,8 +460,8 @@ static void signal_stop(Manager *m, Svc *v)
 static void on_backoff_timer(uv_timer_t *t)
 {
     Svc *v = t->data;
-    post(v->m, v, SE_BACKOFF_DONE, NULL);
-    drain(v->m);
+    mgr_post(v->m, v, SE_BACKOFF_DONE, NULL);
+    mgr_drain(v->m);
 }
 
 /* ---- the state machine driver ---- */
@@ -540,20 +472,25 @@ static void set_state(Manager *m, Svc *v, ServiceState next, ServiceEvent e, con
     if (old == next)
         return;
     v->state = next;
+    struct timespec ts_now;
+    clock_gettime(CLOCK_REALTIME, &ts_now);
+    v->since_rt = (int64_t)ts_now.tv_sec * 1000000000LL + ts_now.tv_nsec;
+    mgr_ctl_state(m, v, old, next, reason);
+    mgr_watch_state(m, v, old, next, reason);
     if (m->debug)
-        say(m, v, "debug: %s -> %s (%s%s%s)", service_state_to_string(old), service_state_to_string(next),
+        mgr_say(m, v, "debug: %s -> %s (%s%s%s)", service_state_to_string(old), service_state_to_string(next),
             service_event_to_string(e), reason ? ": " : "", reason ? reason : "");
     if (m->o.json) {
         StrBuf b;
         strbuf_init(&b, 0);
         char ts[64];
-        iso_now(ts);
+        mgr_iso_now(ts);
         strbuf_puts(&b, "{\"event\":\"state\",\"service\":");
-        json_str(&b, v->def->name);
+        mgr_json_str(&b, v->def->name);
         strbuf_printf(&b, ",\"from\":\"%s\",\"to\":\"%s\",\"time\":\"%s\",\"reason\":",
                       service_state_to_string(old), service_state_to_string(next), ts);
         if (reason)
-            json_str(&b, reason);
+            mgr_json_str(&b, reason);
         else
             strbuf_puts(&b, "null");
         strbuf_puts(&b, "}\n");
@@ -574,7 +511,7 @@ static void perform(Manager *m, Svc *v, ServiceAction a, ServiceState from, cons
         break;
     case SA_START_PROBE:
         if (!m->o.json)
-            say(m, v, "started");
+            mgr_say(m, v, "started");
         start_probe(m, v);
         break;
     case SA_SIGNAL_STOP:
@@ -582,21 +519,21 @@ static void perform(Manager *m, Svc *v, ServiceAction a, ServiceState from, cons
         break;
     case SA_SCHEDULE_RESTART: {
         stop_probe(v);
-        int64_t delay = backoff_next(&v->backoff, mono_ns());
+        int64_t delay = backoff_next(&v->backoff, mgr_mono_ns());
         v->restarts++;
-        fmt_ms(buf, delay);
+        mgr_fmt_ms(buf, delay);
         if (backoff_crash_looping(&v->backoff))
-            say(m, v, "keeps crashing: %d exits within a minute (last: %s); next try in %s", v->backoff.crashes,
+            mgr_say(m, v, "keeps crashing: %d exits within a minute (last: %s); next try in %s", v->backoff.crashes,
                 reason ? reason : "?", buf);
         else
-            say(m, v, "%s; restarting in %s", reason ? reason : "exited", buf);
+            mgr_say(m, v, "%s; restarting in %s", reason ? reason : "exited", buf);
         uv_timer_start(&v->backoff_timer, on_backoff_timer, (uint64_t)(delay / 1000000), 0);
         break;
     }
     case SA_RESTART_NOW:
     case SA_RESTART_UNHEALTHY:
         if (a == SA_RESTART_UNHEALTHY)
-            say(m, v, "unhealthy (%s); restarting", reason ? reason : "probe failed");
+            mgr_say(m, v, "unhealthy (%s); restarting", reason ? reason : "probe failed");
         v->restart_pending = true;
         signal_stop(m, v);
         break;
@@ -607,7 +544,7 @@ static void perform(Manager *m, Svc *v, ServiceAction a, ServiceState from, cons
         stop_probe(v);
         set_reason(v, reason);
         m->any_failed = true;
-        say(m, v, "failed: %s", reason ? reason : "unknown reason");
+        mgr_say(m, v, "failed: %s", reason ? reason : "unknown reason");
         if (v->proc_alive)
             signal_stop(m, v);
         break;
@@ -615,13 +552,13 @@ static void perform(Manager *m, Svc *v, ServiceAction a, ServiceState from, cons
         stop_probe(v);
         set_reason(v, reason);
         if (!m->shutting_down || from != SS_STOPPING)
-            say(m, v, "exited (%s)", reason ? reason : "stopped");
+            mgr_say(m, v, "exited (%s)", reason ? reason : "stopped");
         else
-            say(m, v, "stopped");
+            mgr_say(m, v, "stopped");
         break;
     case SA_REPORT_UNHEALTHY:
         set_reason(v, reason);
-        say(m, v, "unhealthy: %s", reason ? reason : "probe failed");
+        mgr_say(m, v, "unhealthy: %s", reason ? reason : "probe failed");
         break;
     case _SA_MAX:
         break;
@@ -649,14 +586,14 @@ static void process(Manager *m, Event *ev)
     perform(m, v, t.action, from, ev->reason);
 
     if (t.next == SS_READY && from != SS_READY) {
-        v->ready_ns = mono_ns();
+        v->ready_ns = mgr_mono_ns();
         backoff_ready(&v->backoff, v->ready_ns);
         if (from == SS_UNHEALTHY)
-            say(m, v, "healthy again");
+            mgr_say(m, v, "healthy again");
         else if (!m->o.json) {
             char buf[32];
-            fmt_ms(buf, v->ready_ns - v->start_ns);
-            say(m, v, "ready in %s", buf);
+            mgr_fmt_ms(buf, v->ready_ns - v->start_ns);
+            mgr_say(m, v, "ready in %s", buf);
         }
         if (v->was_ready)
             cascade_restart(m, v);
@@ -671,7 +608,7 @@ static void process(Manager *m, Event *ev)
         recheck_dependents(m, v);
 }
 
-static void post(Manager *m, Svc *v, ServiceEvent e, const char *reason)
+void mgr_post(Manager *m, Svc *v, ServiceEvent e, const char *reason)
 {
     if (m->q_len == m->q_cap) {
         size_t cap = m->q_cap ? m->q_cap * 2 : 64;
@@ -687,7 +624,7 @@ static void post(Manager *m, Svc *v, ServiceEvent e, const char *reason)
     m->q_len++;
 }
 
-static void drain(Manager *m)
+void mgr_drain(Manager *m)
 {
     if (m->draining)
         return;
@@ -707,20 +644,21 @@ static void drain(Manager *m)
 
 static void print_ready_table(Manager *m)
 {
+    mgr_ctl_ready(m);
     if (m->o.json) {
         StrBuf b;
         strbuf_init(&b, 0);
         char ts[64];
-        iso_now(ts);
+        mgr_iso_now(ts);
         strbuf_printf(&b, "{\"event\":\"ready\",\"time\":\"%s\",\"elapsed_ms\":%lld,\"services\":[", ts,
-                      (long long)((mono_ns() - m->up_ns) / 1000000));
+                      (long long)((mgr_mono_ns() - m->up_ns) / 1000000));
         bool first = true;
         for (size_t i = 0; i < m->n; i++) {
             Svc *v = &m->svcs[i];
             if (!v->selected)
                 continue;
             strbuf_printf(&b, "%s{\"service\":", first ? "" : ",");
-            json_str(&b, v->def->name);
+            mgr_json_str(&b, v->def->name);
             strbuf_printf(&b, ",\"runtime\":\"%s\",\"state\":\"%s\",\"ready_ms\":%lld}",
                           runtime_kind_to_string(v->def->runtime), service_state_to_string(v->state),
                           (long long)((v->ready_ns ? v->ready_ns - v->start_ns : 0) / 1000000));
@@ -732,13 +670,13 @@ static void print_ready_table(Manager *m)
         return;
     }
     char total[32];
-    fmt_ms(total, mono_ns() - m->up_ns);
-    say(m, NULL, "all %s ready in %s:", "services", total);
+    mgr_fmt_ms(total, mgr_mono_ns() - m->up_ns);
+    mgr_say(m, NULL, "all %s ready in %s:", "services", total);
     size_t w = 7;
     for (size_t i = 0; i < m->n; i++)
         if (m->svcs[i].selected && strlen(m->svcs[i].def->name) > w)
             w = strlen(m->svcs[i].def->name);
-    say(m, NULL, "  %-*s  %-7s  %s", (int)w, "SERVICE", "RUNTIME", "READY IN");
+    mgr_say(m, NULL, "  %-*s  %-7s  %s", (int)w, "SERVICE", "RUNTIME", "READY IN");
     for (size_t i = 0; i < m->n; i++) {
         Svc *v = &m->svcs[i];
         if (!v->selected)
@@ -747,12 +685,11 @@ static void print_ready_table(Manager *m)
         if (v->state == SS_EXITED)
             snprintf(buf, sizeof(buf), "completed");
         else
-            fmt_ms(buf, v->ready_ns - v->start_ns);
-        say(m, NULL, "  %-*s  %-7s  %s", (int)w, v->def->name, runtime_kind_to_string(v->def->runtime), buf);
+            mgr_fmt_ms(buf, v->ready_ns - v->start_ns);
+        mgr_say(m, NULL, "  %-*s  %-7s  %s", (int)w, v->def->name, runtime_kind_to_string(v->def->runtime), buf);
     }
 }
 
-static void begin_shutdown(Manager *m, const char *why);
 
 static void on_progress_timer(uv_timer_t *t)
 {
@@ -761,11 +698,11 @@ static void on_progress_timer(uv_timer_t *t)
     strbuf_init(&b, 0);
     for (size_t i = 0; i < m->n; i++) {
         Svc *v = &m->svcs[i];
-        if (v->selected && !is_done(v))
+        if (v->selected && !mgr_is_done(v))
             strbuf_printf(&b, "%s%s", b.len ? ", " : "", v->def->name);
     }
     if (b.len)
-        say(m, NULL, "waiting for %s to stop (Ctrl-C again to kill now)", b.data);
+        mgr_say(m, NULL, "waiting for %s to stop (Ctrl-C again to kill now)", b.data);
     strbuf_free(&b);
 }
 
@@ -775,12 +712,12 @@ static void stop_what_can_stop(Manager *m)
      * reverse dependency order, each level in parallel. */
     for (size_t i = 0; i < m->n; i++) {
         Svc *v = &m->svcs[i];
-        if (!v->selected || is_done(v) || v->state == SS_STOPPING)
+        if (!v->selected || mgr_is_done(v) || v->state == SS_STOPPING)
             continue;
         bool blocked = false;
         for (size_t j = 0; j < m->n && !blocked; j++) {
             Svc *w = &m->svcs[j];
-            if (!w->selected || j == i || is_done(w))
+            if (!w->selected || j == i || mgr_is_done(w))
                 continue;
             for (size_t k = 0; k < w->def->n_deps; k++)
                 if (w->def->deps[k].index == i) {
@@ -789,7 +726,7 @@ static void stop_what_can_stop(Manager *m)
                 }
         }
         if (!blocked)
-            post(m, v, SE_STOP, NULL);
+            mgr_post(m, v, SE_STOP, NULL);
     }
 }
 
@@ -800,14 +737,16 @@ static void check_progress(Manager *m)
     if (m->shutting_down) {
         stop_what_can_stop(m);
         if (m->q_len) {
-            drain(m);
+            mgr_drain(m);
             return;
         }
         bool all_done = true;
         for (size_t i = 0; i < m->n; i++)
-            if (m->svcs[i].selected && !is_done(&m->svcs[i]))
+            if (m->svcs[i].selected && !mgr_is_done(&m->svcs[i]))
                 all_done = false;
         if (all_done) {
+            mgr_ctl_stop(m);
+            mgr_watch_stop(m);
             uv_timer_stop(&m->progress_timer);
             uv_timer_stop(&m->wait_timer);
             uv_signal_stop(&m->sigint);
@@ -824,7 +763,7 @@ static void check_progress(Manager *m)
         bool completed = v->state == SS_EXITED && v->exit_status == 0 && v->term_signal == 0 && v->ever_ran;
         if (v->state != SS_READY && !completed)
             all_ready = false;
-        if (!is_done(v))
+        if (!mgr_is_done(v))
             all_done = false;
         if ((v->state == SS_EXITED || v->state == SS_FAILED) && v->ever_ran)
             any_exit = true;
@@ -838,7 +777,7 @@ static void check_progress(Manager *m)
         print_ready_table(m);
     }
     if ((m->o.abort_on_exit || m->o.exit_code_from) && any_exit) {
-        begin_shutdown(m, "a service exited (--abort-on-container-exit)");
+        mgr_begin_shutdown(m, "a service exited (--abort-on-container-exit)");
         return;
     }
     if (all_done) {
@@ -848,13 +787,13 @@ static void check_progress(Manager *m)
     }
 }
 
-static void begin_shutdown(Manager *m, const char *why)
+void mgr_begin_shutdown(Manager *m, const char *why)
 {
     if (m->shutting_down)
         return;
     m->shutting_down = true;
     if (why)
-        say(m, NULL, "stopping: %s", why);
+        mgr_say(m, NULL, "stopping: %s", why);
     for (size_t i = 0; i < m->n; i++) {
         Svc *v = &m->svcs[i];
         uv_timer_stop(&v->backoff_timer);
@@ -870,7 +809,7 @@ static void on_signal(uv_signal_t *h, int signum)
         if (m->forced)
             return;
         m->forced = true;
-        say(m, NULL, "killing everything now");
+        mgr_say(m, NULL, "killing everything now");
         for (size_t i = 0; i < m->n; i++) {
             Svc *v = &m->svcs[i];
             if (v->proc_alive)
@@ -878,7 +817,7 @@ static void on_signal(uv_signal_t *h, int signum)
         }
         return;
     }
-    begin_shutdown(m, signum == SIGINT ? "interrupted (Ctrl-C)" : "terminated");
+    mgr_begin_shutdown(m, signum == SIGINT ? "interrupted (Ctrl-C)" : "terminated");
 }
 
 static void on_wait_timer(uv_timer_t *t)
@@ -888,16 +827,24 @@ static void on_wait_timer(uv_timer_t *t)
         return;
     m->timed_out = true;
     char buf[32];
-    fmt_ms(buf, m->o.wait_timeout);
-    say(m, NULL, "not every service was ready within %s:", buf);
+    mgr_fmt_ms(buf, m->o.wait_timeout);
+    mgr_say(m, NULL, "not every service was ready within %s:", buf);
     for (size_t i = 0; i < m->n; i++) {
         Svc *v = &m->svcs[i];
         if (!v->selected || v->state == SS_READY)
             continue;
         const char *detail = v->prober ? prober_last_detail(v->prober) : v->reason;
-        say(m, v, "not ready: %s%s%s", service_state_to_string(v->state), detail ? ": " : "", detail ? detail : "");
+        mgr_say(m, v, "not ready: %s%s%s", service_state_to_string(v->state), detail ? ": " : "", detail ? detail : "");
     }
-    begin_shutdown(m, "wait timeout");
+    mgr_begin_shutdown(m, "wait timeout");
+}
+
+Svc *mgr_find(Manager *m, const char *name)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (streq(m->svcs[i].def->name, name))
+            return &m->svcs[i];
+    return NULL;
 }
 
 char *manager_state_dir(const Project *p)
@@ -993,7 +940,7 @@ static void on_docker_prepared(void *ud, bool ok, const char *err)
                 spawn(m, v);
         }
     }
-    drain(m);
+    mgr_drain(m);
 }
 
 int manager_run(Manager *m)
@@ -1015,14 +962,14 @@ int manager_run(Manager *m)
     signal(SIGPIPE, SIG_IGN);
     uv_signal_start(&m->sigint, on_signal, SIGINT);
     uv_signal_start(&m->sigterm, on_signal, SIGTERM);
-    m->up_ns = mono_ns();
+    m->up_ns = mgr_mono_ns();
     uv_update_time(m->loop);
     if (m->o.wait_timeout > 0)
         uv_timer_start(&m->wait_timer, on_wait_timer, (uint64_t)(m->o.wait_timeout / 1000000), 0);
     for (size_t i = 0; i < m->n; i++)
         if (m->svcs[i].selected)
-            post(m, &m->svcs[i], SE_UP, NULL);
-    drain(m);
+            mgr_post(m, &m->svcs[i], SE_UP, NULL);
+    mgr_drain(m);
     uv_run(m->loop, UV_RUN_DEFAULT);
     if (m->o.exit_code_from)
         return m->exit_code_from_status;
@@ -1050,12 +997,15 @@ void manager_free(Manager *m)
         uv_close((uv_handle_t *)&v->backoff_timer, on_close_noop);
         uv_close((uv_handle_t *)&v->kill_timer, on_close_noop);
         free(v->reason);
-        free_env(v->env);
+        free(v->reload_what);
+        mgr_free_env(v->env);
     }
     uv_close((uv_handle_t *)&m->sigint, on_close_noop);
     uv_close((uv_handle_t *)&m->sigterm, on_close_noop);
     uv_close((uv_handle_t *)&m->wait_timer, on_close_noop);
     uv_close((uv_handle_t *)&m->progress_timer, on_close_noop);
+    mgr_ctl_free(m);
+    mgr_watch_free(m);
     docker_free(m->dock);
     free(m->dock_err);
     logmux_free(m->mux);

@@ -19,6 +19,8 @@ typedef struct ManagerOptions {
     const char *exit_code_from; /* exit with this service's status; implies abort_on_exit */
     bool json;                  /* state changes and the ready moment as JSON lines */
     bool remove_orphans;        /* remove containers of services no longer in the file */
+    bool build;                 /* build images with build: before starting (up --build) */
+    bool watch;                 /* watch files and reload (up --watch); x-tend can also ask */
     LogMuxOptions log;
 } ManagerOptions;
 
