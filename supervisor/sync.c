@@ -17,8 +17,13 @@
 
 static void octal(char *dst, size_t width, unsigned long long v)
 {
-    /* width includes the terminating NUL */
-    snprintf(dst, width, "%0*llo", (int)width - 1, v);
+    /* width digits-1 octal digits, zero-padded, then a NUL (values that do
+     * not fit keep their low digits: not reached for source files) */
+    dst[width - 1] = '\0';
+    for (size_t i = width - 1; i-- > 0;) {
+        dst[i] = (char)('0' + (v & 7));
+        v >>= 3;
+    }
 }
 
 static int put_header(StrBuf *out, const char *name, char type, mode_t mode, unsigned long long size,
