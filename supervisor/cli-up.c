@@ -34,6 +34,7 @@ const char up_usage[] =
     "      --json                    logs, state changes and the ready moment as\n"
     "                                JSON lines\n"
     "      --remove-orphans          remove containers of services no longer in the file\n"
+    "      --build                   build images of services with build: first\n"
     "  -h, --help                    show this help\n";
 
 static int parse_seconds(const char *s, int64_t *ret)
@@ -62,6 +63,7 @@ int cmd_up(ConfigOptions *o, int argc, char **argv)
         OPT_NO_PREFIX,
         OPT_JSON,
         OPT_REMOVE_ORPHANS,
+        OPT_BUILD,
     };
     static const struct option opts[] = {
         {"wait-timeout", required_argument, NULL, OPT_WAIT_TIMEOUT},
@@ -74,6 +76,7 @@ int cmd_up(ConfigOptions *o, int argc, char **argv)
         {"no-log-prefix", no_argument, NULL, OPT_NO_PREFIX},
         {"json", no_argument, NULL, OPT_JSON},
         {"remove-orphans", no_argument, NULL, OPT_REMOVE_ORPHANS},
+        {"build", no_argument, NULL, OPT_BUILD},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
@@ -117,6 +120,9 @@ int cmd_up(ConfigOptions *o, int argc, char **argv)
             break;
         case OPT_REMOVE_ORPHANS:
             mo.remove_orphans = true;
+            break;
+        case OPT_BUILD:
+            mo.build = true;
             break;
         case 'h':
             fputs(up_usage, stdout);

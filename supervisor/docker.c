@@ -40,6 +40,11 @@ struct Container {
     EngineReq *kill;
     ImageBuild *build;
     bool built;
+    bool prebuild;         /* --build: build first, then look for the container */
+    bool first_start;      /* may use the lists made while preparing */
+    bool image_checked;    /* cur_image is known */
+    char *cur_image;       /* the ID the image name points at now ("" unknown) */
+    json_t *entry;         /* the container's entry in the list, if it exists */
     bool pulled;
     JsonLines pull_lines;
     LogDemux demux;
@@ -64,6 +69,9 @@ struct DockerRt {
     bool prepared;
     bool remove_orphans;
     json_t *existing; /* the project's containers as listed while preparing */
+    json_t *images;   /* the engine's images as listed while preparing */
+    bool build_all;   /* up --build */
+    StrVec built;     /* services whose image this run built already */
     StrVec started;   /* services started at least once (their list entry used) */
 };
 
@@ -308,6 +316,57 @@ static void on_orphans_listed(void *ud, int status, json_t *body, const char *er
     prep_step_done(d, NULL);
 }
 
+/* The image list lets a warm rerun see whether an image changed without an
+ * inspect per service. It is an optimisation: without it each container's
+ * image is inspected. */
+static void on_images_listed(void *ud, int status, json_t *body, const char *err)
+{
+    DockerRt *d = ud;
+    (void)err;
+    if (status == 200 && json_is_array(body)) {
+        json_decref(d->images);
+        d->images = json_incref(body);
+    }
+    prep_step_done(d, NULL);
+}
+
+/* The image ID a reference names in the list from preparing, or NULL when
+ * it is not there (the caller then asks the engine). */
+static const char *cached_image_id(DockerRt *d, const char *ref)
+{
+    if (!d->images)
+        return NULL;
+    const char *r = ref;
+    if (strncmp(r, "docker.io/library/", 18) == 0)
+        r += 18;
+    else if (strncmp(r, "docker.io/", 10) == 0)
+        r += 10;
+    if (strchr(r, '@'))
+        return NULL;
+    const char *slash = strrchr(r, '/');
+    bool tagged = strchr(slash ? slash : r, ':') != NULL;
+    _cleanup_free_ char *want = tagged ? xstrdup(r) : xasprintf("%s:latest", r);
+    size_t i;
+    json_t *img;
+    json_array_foreach(d->images, i, img)
+    {
+        size_t k;
+        json_t *tag;
+        json_array_foreach(json_object_get(img, "RepoTags"), k, tag)
+        {
+            const char *t = json_string_value(tag);
+            if (t && streq(t, want))
+                return json_string_value(json_object_get(img, "Id"));
+        }
+    }
+    return NULL;
+}
+
+void docker_set_build(DockerRt *d, bool on)
+{
+    d->build_all = on;
+}
+
 void docker_set_remove_orphans(DockerRt *d, bool on)
 {
     d->remove_orphans = on;
@@ -365,6 +424,8 @@ static void on_connected(void *ud, bool ok, const char *err)
         free(path);
         free(e);
     }
+    d->prep_pending++;
+    engine_request(d->e, "GET", "/images/json", NULL, on_images_listed, d);
     {
         char *f = label_filter(p->name, NULL);
         char *path = xasprintf("/containers/json?all=1&filters=%s", f);
@@ -411,7 +472,9 @@ void docker_free(DockerRt *d)
         engine_cancel(d->events);
     jsonlines_free(&d->event_lines);
     json_decref(d->existing);
+    json_decref(d->images);
     strvec_free(&d->started);
+    strvec_free(&d->built);
     engine_free(d->e);
     free(d->prep_err);
     free(d);
@@ -958,6 +1021,7 @@ static void on_pull_chunk(void *ud, const char *data, size_t len)
 
 static void check_image(Container *c);
 static void build_image(Container *c);
+static void look_up(Container *c);
 
 static void on_pulled(void *ud, int status, json_t *body, const char *err)
 {
@@ -1038,6 +1102,11 @@ static void on_built(void *ud, bool ok, const char *err)
         return;
     }
     logmux_system(c->d->mux, c->s->name, "built %s", c->image);
+    if (c->prebuild) {
+        c->prebuild = false;
+        look_up(c);
+        return;
+    }
     check_image(c);
 }
 
@@ -1082,7 +1151,7 @@ static void on_removed_old(void *ud, int status, json_t *body, const char *err)
         return;
     }
     const char *policy = c->s->pull_policy ? c->s->pull_policy : "missing";
-    if (streq(policy, "build") && c->s->build) {
+    if (streq(policy, "build") && c->s->build && !c->built) {
         build_image(c);
     } else if (streq(policy, "always")) {
         c->pulled = true;
@@ -1131,9 +1200,71 @@ static void on_listed(void *ud, int status, json_t *body, const char *err)
     use_list(c, body);
 }
 
+static void decide(Container *c);
+
+static void on_cur_image(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    (void)err;
+    c->req = NULL;
+    const char *id = status == 200 ? json_string_value(json_object_get(body, "Id")) : NULL;
+    free(c->cur_image);
+    c->cur_image = xstrdup(id ? id : "");
+    c->image_checked = true;
+    decide(c);
+}
+
+/* With the container's list entry (or none) and, for an existing one, the
+ * ID its image name points at now: adopt, start, or recreate. */
+static void decide(Container *c)
+{
+    json_t *found = c->entry;
+    if (!found) {
+        on_removed_old(c, 204, NULL, NULL);
+        return;
+    }
+    const char *id = json_string_value(json_object_get(found, "Id"));
+    const char *state = json_string_value(json_object_get(found, "State"));
+    const char *hash = json_string_value(json_object_get(json_object_get(found, "Labels"), LABEL_HASH));
+    const char *ctr_image = json_string_value(json_object_get(found, "ImageID"));
+    free(c->id);
+    c->id = xstrdup(id ? id : "");
+    bool same_config = hash && streq(hash, c->hash);
+    if (same_config && !c->image_checked) {
+        const char *cached = c->first_start && !c->built ? cached_image_id(c->d, c->image) : NULL;
+        if (cached) {
+            c->cur_image = xstrdup(cached);
+            c->image_checked = true;
+        } else {
+            char *e = engine_escape(c->image);
+            char *path = xasprintf("/images/%s/json", e);
+            c->req = engine_request(c->d->e, "GET", path, NULL, on_cur_image, c);
+            free(path);
+            free(e);
+            return;
+        }
+    }
+    /* An image that is gone or unknown does not count as a change. */
+    bool same_image = !same_config || !*c->cur_image || !ctr_image || streq(ctr_image, c->cur_image);
+    if (same_config && same_image) {
+        if (state && streq(state, "running")) {
+            c->adopted = true;
+            logmux_system(c->d->mux, c->s->name, "adopted running container %s (unchanged)", c->name);
+            adopt(c, found);
+        } else {
+            start_existing(c);
+        }
+        return;
+    }
+    logmux_system(c->d->mux, c->s->name, "recreating %s: its %s changed", c->name,
+                  same_config ? "image" : "configuration");
+    char *path = xasprintf("/containers/%s?force=1", c->id);
+    c->req = engine_request(c->d->e, "DELETE", path, NULL, on_removed_old, c);
+    free(path);
+}
+
 static void use_list(Container *c, json_t *body)
 {
-    json_t *found = NULL;
     size_t i;
     json_t *it;
     json_array_foreach(body, i, it)
@@ -1141,33 +1272,43 @@ static void use_list(Container *c, json_t *body)
         json_t *names = json_object_get(it, "Names");
         const char *n0 = json_string_value(json_array_get(names, 0));
         if (n0 && n0[0] == '/' && streq(n0 + 1, c->name)) {
-            found = it;
+            json_decref(c->entry);
+            c->entry = json_incref(it);
             break;
         }
     }
-    if (found) {
-        const char *id = json_string_value(json_object_get(found, "Id"));
-        const char *state = json_string_value(json_object_get(found, "State"));
-        const char *hash = json_string_value(json_object_get(json_object_get(found, "Labels"), LABEL_HASH));
-        free(c->id);
-        c->id = xstrdup(id ? id : "");
-        if (hash && streq(hash, c->hash)) {
-            if (state && streq(state, "running")) {
-                c->adopted = true;
-                logmux_system(c->d->mux, c->s->name, "adopted running container %s (unchanged)", c->name);
-                adopt(c, found);
+    decide(c);
+}
+
+/* Finds the service's container: from the list made while preparing on the
+ * first start of each service (its entry is then dropped: later starts ask
+ * the engine again), else by label. */
+static void look_up(Container *c)
+{
+    DockerRt *d = c->d;
+    const Service *s = c->s;
+    if (c->first_start && d->existing) {
+        json_t *mine = json_array();
+        size_t i = 0;
+        while (i < json_array_size(d->existing)) {
+            json_t *it = json_array_get(d->existing, i);
+            const char *n0 = json_string_value(json_array_get(json_object_get(it, "Names"), 0));
+            if (n0 && n0[0] == '/' && streq(n0 + 1, c->name)) {
+                json_array_append(mine, it);
+                json_array_remove(d->existing, i);
             } else {
-                start_existing(c);
+                i++;
             }
-            return;
         }
-        logmux_system(c->d->mux, c->s->name, "recreating %s: its configuration changed", c->name);
-        char *path = xasprintf("/containers/%s?force=1", c->id);
-        c->req = engine_request(c->d->e, "DELETE", path, NULL, on_removed_old, c);
-        free(path);
+        use_list(c, mine);
+        json_decref(mine);
         return;
     }
-    on_removed_old(c, 204, NULL, NULL);
+    char *f = label_filter(d->p->name, s->name);
+    char *path = xasprintf("/containers/json?all=1&filters=%s", f);
+    c->req = engine_request(d->e, "GET", path, NULL, on_listed, c);
+    free(path);
+    free(f);
 }
 
 Container *docker_start(DockerRt *d, const Service *s, const ContainerCbs *cbs, void *ud)
@@ -1184,31 +1325,17 @@ Container *docker_start(DockerRt *d, const Service *s, const ContainerCbs *cbs, 
     c->src_err = logmux_source(d->mux, s->name, LOG_STDERR);
     c->next = d->list;
     d->list = c;
-    /* The first start of each service uses the list made while preparing
-     * (its entry is then dropped: later starts ask the engine again). */
-    if (d->existing && !strvec_contains(&d->started, s->name)) {
+    if (!strvec_contains(&d->started, s->name)) {
         strvec_push(&d->started, s->name);
-        json_t *mine = json_array();
-        size_t i = 0;
-        while (i < json_array_size(d->existing)) {
-            json_t *it = json_array_get(d->existing, i);
-            const char *n0 = json_string_value(json_array_get(json_object_get(it, "Names"), 0));
-            if (n0 && n0[0] == '/' && streq(n0 + 1, c->name)) {
-                json_array_append(mine, it);
-                json_array_remove(d->existing, i);
-            } else {
-                i++;
-            }
-        }
-        use_list(c, mine);
-        json_decref(mine);
+        c->first_start = true;
+    }
+    if (d->build_all && s->build && !strvec_contains(&d->built, s->name)) {
+        strvec_push(&d->built, s->name);
+        c->prebuild = true;
+        build_image(c);
         return c;
     }
-    char *f = label_filter(d->p->name, s->name);
-    char *path = xasprintf("/containers/json?all=1&filters=%s", f);
-    c->req = engine_request(d->e, "GET", path, NULL, on_listed, c);
-    free(path);
-    free(f);
+    look_up(c);
     return c;
 }
 
@@ -1267,6 +1394,8 @@ void docker_container_free(Container *c)
     free(c->image);
     free(c->hash);
     free(c->id);
+    free(c->cur_image);
+    json_decref(c->entry);
     free(c);
 }
 

@@ -51,6 +51,10 @@ void docker_prepare(DockerRt *d, void (*done)(void *ud, bool ok, const char *err
  * file instead of only reporting them. */
 void docker_set_remove_orphans(DockerRt *d, bool on);
 
+/* With it (up --build), every service with build: has its image built
+ * before its container is looked at; a changed image recreates it. */
+void docker_set_build(DockerRt *d, bool on);
+
 /* Starts (or adopts) the container of a service. Returns NULL only when
  * out of memory; errors come through cbs->started. */
 Container *docker_start(DockerRt *d, const Service *s, const ContainerCbs *cbs, void *ud);

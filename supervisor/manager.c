@@ -956,6 +956,7 @@ int manager_run(Manager *m)
             m->dock_err = err ? err : xstrdup("cannot use the Docker engine");
         else {
             docker_set_remove_orphans(m->dock, m->o.remove_orphans);
+            docker_set_build(m->dock, m->o.build);
             docker_prepare(m->dock, on_docker_prepared, m);
         }
     }

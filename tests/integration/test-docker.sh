@@ -162,19 +162,50 @@ if [ "$rc" = 5 ] && [ "$out" = from-exec ]; then ok "tend exec runs in the conta
 down_fg -v
 if [ -z "$(docker ps -aq --filter "label=com.docker.compose.project=$P")" ]; then ok "down after stop/start leaves nothing"; else notok "down after stop/start leaves nothing"; fi
 
-# build: an image built from a Dockerfile by the engine, then run.
+# build: an image built from a Dockerfile by the engine, then run; a rerun
+# reuses it; up --build builds again and the changed image recreates the
+# container.
+cp -r "$ROOT/tests/data/docker/build-hello" "$T/ctx"
 cat >"$T/${P}b.yaml" <<EOF
 services:
   hello:
-    build: $ROOT/tests/data/docker/build-hello
+    build: $T/ctx
 EOF
-env --default-signal=INT "$TEND" -p "${P}b" -f "$T/${P}b.yaml" up --no-color >"$T/build.out" 2>&1
+bup() { # OUT ARGS
+    out=$1
+    shift
+    env --default-signal=INT "$TEND" -p "${P}b" -f "$T/${P}b.yaml" up --no-color "$@" >"$T/$out" 2>&1
+}
+bup build.out
 rc=$?
 if [ "$rc" = 0 ] && grep -q 'hello from tend-test/hello' "$T/build.out" && grep -qE '^hello +\| built '"${P}b"'-hello' "$T/build.out"; then
     ok "a build: service is built from its Dockerfile and runs"
 else
     notok "a build: service is built from its Dockerfile and runs" "rc=$rc"
     diag_file "$T/build.out"
+fi
+sed -i 's/hello from/hello again from/' "$T/ctx/hello.sh"
+bup build2.out
+if ! grep -q 'building' "$T/build2.out" && grep -q 'hello from tend-test/hello' "$T/build2.out"; then
+    ok "without --build an existing image is used as it is"
+else
+    notok "without --build an existing image is used as it is"
+    diag_file "$T/build2.out"
+fi
+bup build3.out --build
+if grep -qE '^hello +\| built ' "$T/build3.out" && grep -qE '^hello +\| recreating .*its image changed' "$T/build3.out" &&
+    grep -q 'hello again from tend-test/hello' "$T/build3.out"; then
+    ok "up --build builds again and the changed image recreates the container"
+else
+    notok "up --build builds again and the changed image recreates the container"
+    diag_file "$T/build3.out"
+fi
+bup build4.out
+if grep -qE '^hello +\| recreating' "$T/build4.out"; then
+    notok "a rerun after the rebuild recreates nothing"
+    diag_file "$T/build4.out"
+else
+    ok "a rerun after the rebuild recreates nothing"
 fi
 "$TEND" -p "${P}b" -f "$T/${P}b.yaml" down >/dev/null 2>&1
 docker rmi -f "${P}b-hello" >/dev/null 2>&1
