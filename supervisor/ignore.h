@@ -6,7 +6,25 @@
  * applying to its own folder and below, with git's meaning for anchoring,
  * `**`, trailing `/` and `!` negation), a build context's .dockerignore
  * where asked, and the watch rule's own `ignore` patterns. `include`
- * patterns, when given, restrict matches to what they name. */
+ * patterns, when given, restrict matches to what they name.
+ *
+ * The built-in defaults, in gitignore syntax (a trailing '/' is a folder
+ * only): .git .hg/ .svn/ .DS_Store *.swp *.swo *.swx *~ .#* #*# 4913
+ * __pycache__/ *.pyc node_modules/ .venv/ venv/ .tox/ .mypy_cache/
+ * .pytest_cache/ dist/ build/ target/ .idea/ .vscode/ ("4913" is the file
+ * vim creates to probe whether it may write in a folder). A later rule
+ * can take one back: "!build/" in a .gitignore or in the rule's ignore.
+ *
+ * Matching is git's: a pattern without a '/' (other than a trailing one)
+ * matches a name at any depth below its base; one with a leading or middle
+ * '/' is anchored to its base; `*`, `?` and `[...]` stay within a path
+ * component; `**` as a whole component spans any number of folders
+ * (leading, as "**" "/x"; in the middle, as "a/" "**" "/b"; trailing, as
+ * "a/" "**": everything inside a; any other `**` is a `*`); `\` escapes;
+ * `!` negates, and the last matching pattern wins; a path below an ignored
+ * folder is ignored (a negation cannot take it back, as in git).
+ * .dockerignore patterns keep docker's meaning: always anchored to the
+ * context, naming what they match and everything below it. */
 #pragma once
 
 #include "util.h"
@@ -34,4 +52,9 @@ void ignore_load_dockerignore(Ignore *ig, const char *context_dir);
 void ignore_add_include(Ignore *ig, const char *pattern);
 /* True when path (absolute, inside root) is ignored. */
 bool ignore_match(const Ignore *ig, const char *path, bool is_dir);
+/* As ignore_match, but judging path alone: the caller knows that the
+ * folders above it are not ignored (a walk that prunes them). Cheaper. */
+bool ignore_match_entry(const Ignore *ig, const char *path, bool is_dir);
+/* The root given to ignore_new(), normalised. */
+const char *ignore_root(const Ignore *ig);
 void ignore_free(Ignore *ig);

@@ -1,0 +1,573 @@
+/* ignore: gitignore rules for watched trees. Every pattern remembers the
+ * folder it applies to (its base, absolute); a path is matched against the
+ * patterns whose base is above it, last match first, so that the last
+ * matching pattern decides as in git. A path below an ignored folder is
+ * ignored whatever comes later (git does not descend into such folders
+ * either), which is also what lets the watcher prune them.
+ *
+ * Most real patterns are plain names ("node_modules"), "*.ext" or "name*":
+ * those are compared as strings on the last component; the rest go through
+ * a small glob matcher with git's `**` forms. */
+#include "ignore.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define GITIGNORE_MAX ((size_t)1 << 20) /* a larger .gitignore is not read */
+
+typedef enum PatKind {
+    PK_LITERAL, /* no wildcard: compared as a string */
+    PK_SUFFIX,  /* "*rest", rest without wildcards, unanchored: ends with rest */
+    PK_PREFIX,  /* "rest*", likewise: starts with rest */
+    PK_GLOB,
+} PatKind;
+
+typedef struct IgPattern {
+    char *base;      /* absolute folder the pattern applies to, no trailing '/' */
+    size_t base_len; /* 0 for "/" */
+    char *pat;       /* without '!', a leading '/' or a trailing '/' */
+    char *lit;       /* PK_LITERAL/SUFFIX/PREFIX: the literal part, unescaped */
+    size_t lit_len;
+    PatKind kind;
+    bool negate;
+    bool dir_only; /* trailing '/' */
+    bool anchored; /* a '/' at the start or in the middle: relative to base */
+} IgPattern;
+
+typedef struct PatVec {
+    IgPattern *v;
+    size_t n, cap;
+} PatVec;
+
+struct Ignore {
+    char *root;
+    size_t root_len;
+    PatVec ign;
+    PatVec inc;
+};
+
+/* The built-in defaults (see ignore.h). Folders are dir-only, so that a
+ * file called "build" (a script) still counts. "#*#" is escaped: a leading
+ * '#' would start a comment. */
+static const char *const default_patterns[] = {
+    ".git",      ".hg/",     ".svn/",         ".DS_Store",      "*.swp",         "*.swo",
+    "*.swx",     "*~",       ".#*",           "\\#*#",          "4913",          "__pycache__/",
+    "*.pyc",     "node_modules/", ".venv/",   "venv/",          ".tox/",         ".mypy_cache/",
+    ".pytest_cache/", "dist/", "build/",      "target/",        ".idea/",        ".vscode/",
+};
+
+/* ---- matching ---- */
+
+static bool has_wildcard(const char *s)
+{
+    return strpbrk(s, "*?[\\") != NULL;
+}
+
+/* Length of the class at p ('[') through its ']', 0 when it never closes. */
+static size_t class_len(const char *p)
+{
+    size_t i = 1;
+    if (p[i] == '!' || p[i] == '^')
+        i++;
+    if (p[i] == ']')
+        i++;
+    for (; p[i]; i++) {
+        if (p[i] == '\\' && p[i + 1])
+            i++;
+        else if (p[i] == ']')
+            return i + 1;
+    }
+    return 0;
+}
+
+static bool class_has(const char *p, size_t len, unsigned char c)
+{
+    size_t i = 1, end = len - 1;
+    bool negate = p[i] == '!' || p[i] == '^';
+    if (negate)
+        i++;
+    bool in = false, first = true;
+    while (i < end) {
+        unsigned char lo = (unsigned char)p[i];
+        if (lo == '\\' && i + 1 < end)
+            lo = (unsigned char)p[++i];
+        else if (lo == ']' && !first)
+            break;
+        i++;
+        first = false;
+        unsigned char hi = lo;
+        if (i + 1 < end && p[i] == '-') {
+            hi = (unsigned char)p[i + 1];
+            if (hi == '\\' && i + 2 < end)
+                hi = (unsigned char)p[i + 2], i++;
+            i += 2;
+        }
+        if (c >= lo && c <= hi)
+            in = true;
+    }
+    return in != negate;
+}
+
+/* git's wildmatch, as far as gitignore needs it: `*` and `?` stay within a
+ * component, `[...]` is a class, `\` escapes; "**" as a whole component
+ * spans any number of folders (zero or more when followed by '/'; at the
+ * end it takes everything inside the folder before it). Any other "**" is
+ * a plain `*`. */
+static bool glob_at(const char *pstart, const char *p, const char *s)
+{
+    for (;;) {
+        switch (*p) {
+        case '\0':
+            return *s == '\0';
+        case '*':
+            if (p[1] == '*' && (p == pstart || p[-1] == '/') && (p[2] == '/' || p[2] == '\0')) {
+                if (p[2] == '\0')
+                    return true;
+                const char *q = p + 3;
+                for (const char *t = s;;) {
+                    if (glob_at(pstart, q, t))
+                        return true;
+                    t = strchr(t, '/');
+                    if (!t)
+                        return false;
+                    t++;
+                }
+            }
+            while (*p == '*')
+                p++;
+            for (const char *t = s;; t++) {
+                if (glob_at(pstart, p, t))
+                    return true;
+                if (*t == '\0' || *t == '/')
+                    return false;
+            }
+        case '?':
+            if (*s == '\0' || *s == '/')
+                return false;
+            p++, s++;
+            break;
+        case '[': {
+            size_t n = class_len(p);
+            if (n == 0) { /* an unclosed '[' is itself */
+                if (*s != '[')
+                    return false;
+                p++, s++;
+                break;
+            }
+            if (*s == '\0' || *s == '/' || !class_has(p, n, (unsigned char)*s))
+                return false;
+            p += n, s++;
+            break;
+        }
+        default:
+            if (*p == '\\' && p[1])
+                p++;
+            if (*p != *s)
+                return false;
+            p++, s++;
+            break;
+        }
+    }
+}
+
+/* path relative to the pattern's base, or NULL when outside it (or the
+ * base itself, which no pattern names). */
+static const char *rel_to_base(const IgPattern *pt, const char *path)
+{
+    if (pt->base_len == 0)
+        return path[0] == '/' && path[1] ? path + 1 : NULL;
+    if (strncmp(path, pt->base, pt->base_len) != 0 || path[pt->base_len] != '/' ||
+        path[pt->base_len + 1] == '\0')
+        return NULL;
+    return path + pt->base_len + 1;
+}
+
+static bool pattern_match(const IgPattern *pt, const char *path, bool is_dir)
+{
+    if (pt->dir_only && !is_dir)
+        return false;
+    const char *rel = rel_to_base(pt, path);
+    if (!rel)
+        return false;
+    const char *subject = rel;
+    if (!pt->anchored) {
+        const char *slash = strrchr(rel, '/');
+        if (slash)
+            subject = slash + 1;
+    }
+    switch (pt->kind) {
+    case PK_LITERAL:
+        return streq(subject, pt->lit);
+    case PK_SUFFIX: {
+        size_t n = strlen(subject);
+        return n >= pt->lit_len && memcmp(subject + n - pt->lit_len, pt->lit, pt->lit_len) == 0;
+    }
+    case PK_PREFIX:
+        return strncmp(subject, pt->lit, pt->lit_len) == 0;
+    case PK_GLOB:
+        return glob_at(pt->pat, pt->pat, subject);
+    }
+    return false;
+}
+
+/* The last pattern of v matching path decides: 1 matched (ignored, or
+ * included), 0 matched by a negation, -1 no pattern matched. */
+static int patvec_decide(const PatVec *v, const char *path, bool is_dir)
+{
+    for (size_t i = v->n; i-- > 0;)
+        if (pattern_match(&v->v[i], path, is_dir))
+            return v->v[i].negate ? 0 : 1;
+    return -1;
+}
+
+/* Whether a file is named by an include pattern, itself or through one of
+ * the folders above it (below root). */
+static bool included(const Ignore *ig, const char *path)
+{
+    if (patvec_decide(&ig->inc, path, false) == 1)
+        return true;
+    _cleanup_free_ char *buf = xstrdup(path);
+    size_t start = str_startswith(path, ig->root) ? ig->root_len : 0;
+    for (char *slash = strchr(buf + start + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        int d = patvec_decide(&ig->inc, buf, true);
+        *slash = '/';
+        if (d == 1)
+            return true;
+    }
+    return false;
+}
+
+bool ignore_match_entry(const Ignore *ig, const char *path, bool is_dir)
+{
+    if (!ig)
+        return false;
+    if (patvec_decide(&ig->ign, path, is_dir) == 1)
+        return true;
+    if (!is_dir && ig->inc.n > 0 && !included(ig, path))
+        return true;
+    return false;
+}
+
+bool ignore_match(const Ignore *ig, const char *path, bool is_dir)
+{
+    if (!ig)
+        return false;
+    /* The folders between root and path, top down: one ignored hides all
+     * below it. root itself and what is above it are not judged. */
+    size_t start = 0;
+    if (str_startswith(path, ig->root) &&
+        (path[ig->root_len] == '/' || path[ig->root_len] == '\0' || ig->root_len == 1))
+        start = ig->root_len;
+    if (path[start] == '\0')
+        return false;
+    _cleanup_free_ char *buf = xstrdup(path);
+    for (char *slash = strchr(buf + start + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        bool hit = patvec_decide(&ig->ign, buf, true) == 1;
+        *slash = '/';
+        if (hit)
+            return true;
+    }
+    return ignore_match_entry(ig, path, is_dir);
+}
+
+/* ---- building ---- */
+
+static char *base_clean(const char *base)
+{
+    char *b = path_normalize(base);
+    size_t n = strlen(b);
+    while (n > 1 && b[n - 1] == '/')
+        b[--n] = '\0';
+    return b;
+}
+
+static void patvec_push(PatVec *v, IgPattern pt)
+{
+    if (v->n == v->cap) {
+        v->cap = v->cap ? v->cap * 2 : 32;
+        v->v = xrealloc(v->v, v->cap * sizeof *v->v);
+    }
+    v->v[v->n++] = pt;
+}
+
+/* Fills kind and lit from pat and anchored. */
+static void pattern_classify(IgPattern *pt)
+{
+    const char *p = pt->pat;
+    size_t n = strlen(p);
+    pt->kind = PK_GLOB;
+    if (!has_wildcard(p)) {
+        pt->kind = PK_LITERAL;
+        pt->lit = xstrdup(p);
+    } else if (!pt->anchored && p[0] == '*' && n > 1 && !has_wildcard(p + 1)) {
+        pt->kind = PK_SUFFIX;
+        pt->lit = xstrdup(p + 1);
+    } else if (!pt->anchored && n > 1 && p[n - 1] == '*' && p[n - 2] != '\\') {
+        char *head = xstrndup(p, n - 1);
+        if (!has_wildcard(head)) {
+            pt->kind = PK_PREFIX;
+            pt->lit = head;
+        } else {
+            free(head);
+        }
+    }
+    if (pt->lit)
+        pt->lit_len = strlen(pt->lit);
+}
+
+/* One gitignore line (without its newline) into v. */
+static void add_git_line(PatVec *v, const char *base, const char *line, size_t len)
+{
+    while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == '\n'))
+        len--;
+    if (len == 0 || line[0] == '#')
+        return;
+    /* Trailing spaces go, unless escaped. */
+    while (len > 0 && line[len - 1] == ' ' && !(len >= 2 && line[len - 2] == '\\'))
+        len--;
+    IgPattern pt = {0};
+    if (len > 0 && line[0] == '!') {
+        pt.negate = true;
+        line++, len--;
+    }
+    if (len > 0 && line[len - 1] == '/' && !(len >= 2 && line[len - 2] == '\\')) {
+        pt.dir_only = true;
+        len--;
+    }
+    if (len > 0 && line[0] == '/') {
+        pt.anchored = true;
+        line++, len--;
+    }
+    if (len == 0)
+        return;
+    if (memchr(line, '/', len))
+        pt.anchored = true;
+    pt.pat = xstrndup(line, len);
+    pt.base = base_clean(base);
+    pt.base_len = streq(pt.base, "/") ? 0 : strlen(pt.base);
+    pattern_classify(&pt);
+    patvec_push(v, pt);
+}
+
+static void add_git_text(PatVec *v, const char *base, const char *text)
+{
+    while (*text) {
+        const char *nl = strchr(text, '\n');
+        size_t len = nl ? (size_t)(nl - text) : strlen(text);
+        add_git_line(v, base, text, len);
+        text += len + (nl ? 1 : 0);
+    }
+}
+
+Ignore *ignore_new(const char *root, bool defaults)
+{
+    Ignore *ig = xcalloc(1, sizeof *ig);
+    ig->root = base_clean(root);
+    ig->root_len = strlen(ig->root);
+    if (defaults)
+        for (size_t i = 0; i < ARRAY_SIZE(default_patterns); i++)
+            ignore_add_pattern(ig, ig->root, default_patterns[i]);
+    return ig;
+}
+
+const char *ignore_root(const Ignore *ig)
+{
+    return ig->root;
+}
+
+void ignore_add_text(Ignore *ig, const char *base, const char *text)
+{
+    add_git_text(&ig->ign, base, text);
+}
+
+void ignore_add_pattern(Ignore *ig, const char *base, const char *pattern)
+{
+    add_git_line(&ig->ign, base, pattern, strlen(pattern));
+}
+
+void ignore_add_include(Ignore *ig, const char *pattern)
+{
+    add_git_line(&ig->inc, ig->root, pattern, strlen(pattern));
+}
+
+/* Adds the .gitignore (or other exclude file) at path, if readable. */
+static void load_file(Ignore *ig, const char *path, const char *base)
+{
+    _cleanup_free_ char *text = NULL;
+    size_t len = 0;
+    if (read_file(path, GITIGNORE_MAX, &text, &len) < 0 || !text)
+        return;
+    add_git_text(&ig->ign, base, text);
+}
+
+/* The .gitignore files above root, up to the repository's top (the first
+ * folder upward holding .git), top down; and the repository's
+ * .git/info/exclude first. Nothing when root is not in a repository. */
+static void load_parents(Ignore *ig)
+{
+    StrVec dirs = {0};
+    _cleanup_free_ char *d = xstrdup(ig->root);
+    bool found = false;
+    for (;;) {
+        _cleanup_free_ char *git = path_join(d, ".git");
+        if (access(git, F_OK) == 0) {
+            found = true;
+            break;
+        }
+        if (streq(d, "/"))
+            break;
+        char *up = path_dirname(d);
+        free(d);
+        d = up;
+        strvec_push(&dirs, d);
+    }
+    if (found) {
+        _cleanup_free_ char *exclude = path_join(d, ".git/info/exclude");
+        load_file(ig, exclude, d);
+        for (size_t i = dirs.n; i-- > 0;) {
+            _cleanup_free_ char *f = path_join(dirs.v[i], ".gitignore");
+            load_file(ig, f, dirs.v[i]);
+        }
+    }
+    strvec_free(&dirs);
+}
+
+/* Reads dir's .gitignore, then goes into each subfolder not ignored by now.
+ * path is a buffer of PATH_MAX holding dir, len its length. */
+static void load_walk(Ignore *ig, int dirfd, char *path, size_t len)
+{
+    DIR *d = fdopendir(dirfd);
+    if (!d) {
+        close(dirfd);
+        return;
+    }
+    StrVec subdirs = {0};
+    bool has_gitignore = false;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *n = e->d_name;
+        if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0')))
+            continue;
+        unsigned char type = e->d_type;
+        if (type == DT_UNKNOWN) {
+            struct stat st;
+            if (fstatat(dirfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                continue;
+            type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+        }
+        if (type == DT_DIR)
+            strvec_push(&subdirs, n);
+        else if (type == DT_REG && streq(n, ".gitignore"))
+            has_gitignore = true;
+    }
+    if (has_gitignore) {
+        _cleanup_free_ char *f = path_join(path, ".gitignore");
+        load_file(ig, f, path);
+    }
+    for (size_t i = 0; i < subdirs.n; i++) {
+        size_t nl = strlen(subdirs.v[i]);
+        if (len + 1 + nl + 1 > PATH_MAX)
+            continue;
+        path[len] = '/';
+        memcpy(path + len + 1, subdirs.v[i], nl + 1);
+        if (!ignore_match_entry(ig, path, true)) {
+            int fd = openat(dirfd, subdirs.v[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (fd >= 0)
+                load_walk(ig, fd, path, len + 1 + nl);
+        }
+        path[len] = '\0';
+    }
+    strvec_free(&subdirs);
+    closedir(d);
+}
+
+void ignore_load_gitignores(Ignore *ig)
+{
+    load_parents(ig);
+    int fd = open(ig->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    char *path = xmalloc(PATH_MAX);
+    size_t len = ig->root_len == 1 ? 0 : ig->root_len;
+    memcpy(path, ig->root, len);
+    path[len] = '\0'; /* for the filesystem root, "" (children as "/x") */
+    load_walk(ig, fd, path, len);
+    free(path);
+}
+
+/* A .dockerignore's patterns: relative to the context and always anchored
+ * there, naming what they match and everything below it. Lines are trimmed
+ * and a leading '/' dropped, as the docker CLI does. */
+void ignore_load_dockerignore(Ignore *ig, const char *context_dir)
+{
+    _cleanup_free_ char *f = path_join(context_dir, ".dockerignore");
+    _cleanup_free_ char *text = NULL;
+    size_t len = 0;
+    if (read_file(f, GITIGNORE_MAX, &text, &len) < 0 || !text)
+        return;
+    _cleanup_free_ char *base = base_clean(context_dir);
+    for (char *line = text; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        char *s = line;
+        line = nl ? nl + 1 : NULL;
+        if (s[0] == '#')
+            continue;
+        while (*s == ' ' || *s == '\t' || *s == '\r')
+            s++;
+        size_t n = strlen(s);
+        while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+            s[--n] = '\0';
+        IgPattern pt = {.anchored = true};
+        if (s[0] == '!') {
+            pt.negate = true;
+            s++;
+            while (*s == ' ' || *s == '\t')
+                s++;
+        }
+        _cleanup_free_ char *clean = path_normalize(s);
+        char *c = clean;
+        while (*c == '/')
+            c++;
+        n = strlen(c);
+        while (n > 0 && c[n - 1] == '/')
+            c[--n] = '\0';
+        if (n == 0 || streq(c, "."))
+            continue;
+        pt.pat = xstrdup(c);
+        pt.base = xstrdup(base);
+        pt.base_len = streq(base, "/") ? 0 : strlen(base);
+        pattern_classify(&pt);
+        patvec_push(&ig->ign, pt);
+    }
+}
+
+static void patvec_free(PatVec *v)
+{
+    for (size_t i = 0; i < v->n; i++) {
+        free(v->v[i].base);
+        free(v->v[i].pat);
+        free(v->v[i].lit);
+    }
+    free(v->v);
+}
+
+void ignore_free(Ignore *ig)
+{
+    if (!ig)
+        return;
+    patvec_free(&ig->ign);
+    patvec_free(&ig->inc);
+    free(ig->root);
+    free(ig);
+}
