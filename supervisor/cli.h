@@ -17,3 +17,6 @@ int cmd_restart(ConfigOptions *o, int argc, char **argv);
 
 extern const char exec_usage[];
 int cmd_exec(ConfigOptions *o, int argc, char **argv);
+
+extern const char env_usage[];
+int cmd_env(ConfigOptions *o, int argc, char **argv);

@@ -208,6 +208,7 @@ static const Command commands[] = {
     {"config", "Validate the services files and print the normalized project", config_usage, cmd_config},
     {"down", "Stop and remove the project's containers and networks (volumes with -v)", down_usage,
      cmd_down},
+    {"env", "Print the environment (and command) tend gives a service, for IDEs", env_usage, cmd_env},
     {"exec", "Run a command in a service's running container", exec_usage, cmd_exec},
     {"help", "Show help for a command", "Usage: tend help [COMMAND]\n", cmd_help},
     {"restart", "Restart the project's containers", restart_usage, cmd_restart},
