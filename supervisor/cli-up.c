@@ -4,6 +4,7 @@
 #include "host.h"
 #include "manager.h"
 #include "parse.h"
+#include "select.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -25,6 +26,9 @@ const char up_usage[] =
     "      --wait-timeout S          give up (and stop) if not every service is\n"
     "                                ready within S seconds (or a duration: 90s)\n"
     "      --no-deps                 do not start what the named services need\n"
+    "      --except SERVICE          run all but SERVICE, which runs outside tend\n"
+    "                                (an IDE): what depends on it does not wait for\n"
+    "                                it; what it needs still runs (repeatable)\n"
     "      --abort-on-container-exit stop everything when any service exits\n"
     "      --exit-code-from SERVICE  exit with SERVICE's status (implies the above)\n"
     "      --profile NAME            enable a profile (repeatable)\n"
@@ -50,6 +54,39 @@ static int parse_seconds(const char *s, int64_t *ret)
     return 0;
 }
 
+/* --except: checks the names, then hands the manager the selection as an
+ * explicit list with no_deps, so that an excepted service is "not ours to
+ * wait for" the way --no-deps leaves a dependency out. Once manager_new
+ * selects through select_services() with mo->except itself, this list is
+ * the same set and stays harmless. Returns 0 or an exit status. */
+static int apply_except(const Project *p, const StrVec *services, const StrVec *except,
+                        ManagerOptions *mo, StrVec *run)
+{
+    for (size_t i = 0; i < except->n; i++)
+        if (!project_service(p, except->v[i])) {
+            fprintf(stderr, "tend up: --except: no service \"%s\" in the project\n", except->v[i]);
+            return 2;
+        }
+    if (mo->exit_code_from && strvec_contains(except, mo->exit_code_from)) {
+        fprintf(stderr, "tend up: --exit-code-from %s: that service is excepted\n", mo->exit_code_from);
+        return 2;
+    }
+    bool *sel = xcalloc(p->n_services ? p->n_services : 1, sizeof(bool));
+    select_services(p, services, mo->no_deps, except, sel);
+    for (size_t i = 0; i < p->n_services; i++)
+        if (sel[i])
+            strvec_push(run, p->services[i]->name);
+    free(sel);
+    if (run->n == 0) {
+        fputs("tend up: nothing to run: every selected service is excepted\n", stderr);
+        return 2;
+    }
+    mo->services = run;
+    mo->no_deps = true;
+    mo->except = except;
+    return 0;
+}
+
 int cmd_up(ConfigOptions *o, int argc, char **argv)
 {
     enum {
@@ -64,6 +101,7 @@ int cmd_up(ConfigOptions *o, int argc, char **argv)
         OPT_JSON,
         OPT_REMOVE_ORPHANS,
         OPT_BUILD,
+        OPT_EXCEPT,
     };
     static const struct option opts[] = {
         {"wait-timeout", required_argument, NULL, OPT_WAIT_TIMEOUT},
@@ -77,10 +115,12 @@ int cmd_up(ConfigOptions *o, int argc, char **argv)
         {"json", no_argument, NULL, OPT_JSON},
         {"remove-orphans", no_argument, NULL, OPT_REMOVE_ORPHANS},
         {"build", no_argument, NULL, OPT_BUILD},
+        {"except", required_argument, NULL, OPT_EXCEPT},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
     ManagerOptions mo = {0};
+    StrVec except = {0};
     const char *nc = getenv("NO_COLOR");
     bool color = isatty(STDOUT_FILENO) && !(nc && *nc);
     int c;
@@ -124,11 +164,16 @@ int cmd_up(ConfigOptions *o, int argc, char **argv)
         case OPT_BUILD:
             mo.build = true;
             break;
+        case OPT_EXCEPT:
+            strvec_push(&except, optarg);
+            break;
         case 'h':
             fputs(up_usage, stdout);
+            strvec_free(&except);
             return 0;
         default:
             fputs("Run 'tend up --help' for usage.\n", stderr);
+            strvec_free(&except);
             return 2;
         }
     }
@@ -141,15 +186,27 @@ int cmd_up(ConfigOptions *o, int argc, char **argv)
     for (size_t i = 0; i < d.msgs.n; i++)
         fprintf(stderr, "%s\n", d.msgs.v[i]);
     diag_free(&d);
-    if (r < 0)
+    if (r < 0) {
+        strvec_free(&except);
         return r == -EINVAL || r == -ENOENT ? 2 : 1;
+    }
+    StrVec run = {0};
+    if (except.n > 0 && (r = apply_except(p, &o->services, &except, &mo, &run)) != 0) {
+        strvec_free(&except);
+        strvec_free(&run);
+        project_free(p);
+        return r;
+    }
     if (mo.exit_code_from && !project_service(p, mo.exit_code_from)) {
         fprintf(stderr, "tend up: --exit-code-from: no service \"%s\" in the project\n", mo.exit_code_from);
+        strvec_free(&except);
+        strvec_free(&run);
         project_free(p);
         return 2;
     }
 
-    mo.services = &o->services;
+    if (!mo.services)
+        mo.services = &o->services;
     mo.log.out_fd = STDOUT_FILENO;
     mo.log.color = color && !mo.log.json;
     uv_loop_t loop;
@@ -158,6 +215,8 @@ int cmd_up(ConfigOptions *o, int argc, char **argv)
     int status = manager_run(m);
     manager_free(m);
     uv_loop_close(&loop);
+    strvec_free(&except);
+    strvec_free(&run);
     project_free(p);
     return status;
 }

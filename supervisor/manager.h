@@ -14,6 +14,8 @@
 typedef struct ManagerOptions {
     const StrVec *services;     /* to run (with what they need); empty: every enabled service */
     bool no_deps;               /* only the named services, not what they depend on */
+    const StrVec *except;       /* not run: managed outside tend (an IDE); nothing waits for them,
+                                 * what they need still runs (select.h) */
     int64_t wait_timeout;       /* ns; 0: wait forever for readiness */
     bool abort_on_exit;         /* stop everything when any service exits */
     const char *exit_code_from; /* exit with this service's status; implies abort_on_exit */
