@@ -38,6 +38,8 @@ const char up_usage[] =
     "      --json                    logs, state changes and the ready moment as\n"
     "                                JSON lines\n"
     "      --remove-orphans          remove containers of services no longer in the file\n"
+    "      --watch                   reload services when their files change (as\n"
+    "                                `tend watch`)\n"
     "      --build                   build images of services with build: first\n"
     "  -h, --help                    show this help\n";
 
@@ -102,6 +104,7 @@ int cmd_up(ConfigOptions *o, int argc, char **argv)
         OPT_REMOVE_ORPHANS,
         OPT_BUILD,
         OPT_EXCEPT,
+        OPT_WATCH,
     };
     static const struct option opts[] = {
         {"wait-timeout", required_argument, NULL, OPT_WAIT_TIMEOUT},
@@ -114,6 +117,7 @@ int cmd_up(ConfigOptions *o, int argc, char **argv)
         {"no-log-prefix", no_argument, NULL, OPT_NO_PREFIX},
         {"json", no_argument, NULL, OPT_JSON},
         {"remove-orphans", no_argument, NULL, OPT_REMOVE_ORPHANS},
+        {"watch", no_argument, NULL, OPT_WATCH},
         {"build", no_argument, NULL, OPT_BUILD},
         {"except", required_argument, NULL, OPT_EXCEPT},
         {"help", no_argument, NULL, 'h'},
@@ -160,6 +164,9 @@ int cmd_up(ConfigOptions *o, int argc, char **argv)
             break;
         case OPT_REMOVE_ORPHANS:
             mo.remove_orphans = true;
+            break;
+        case OPT_WATCH:
+            mo.watch = true;
             break;
         case OPT_BUILD:
             mo.build = true;
