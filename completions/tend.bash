@@ -1,0 +1,171 @@
+# bash completion for tend(1): commands, options, and service and profile
+# names read from the project (`tend config --services`), honouring the
+# -f, -p, --project-directory and --env-file given on the line.
+
+# The global options already typed, to hand on to `tend config`.
+_tend_globals()
+{
+    local i w
+    _tend_g=()
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        w=${COMP_WORDS[i]}
+        case $w in
+        -f | --file | -p | --project-name | --project-directory | --env-file)
+            _tend_g+=("$w" "${COMP_WORDS[i + 1]}")
+            ((i++))
+            ;;
+        --profile) ((i++)) ;;
+        -*) ;;
+        *) break ;;
+        esac
+    done
+}
+
+_tend_services()
+{
+    _tend_globals
+    COMPREPLY=($(compgen -W "$("${COMP_WORDS[0]}" "${_tend_g[@]}" --profile '*' config --services 2>/dev/null)" -- "$1"))
+}
+
+_tend_profiles()
+{
+    _tend_globals
+    COMPREPLY=($(compgen -W "$("${COMP_WORDS[0]}" "${_tend_g[@]}" config --profiles 2>/dev/null)" -- "$1"))
+}
+
+_tend()
+{
+    local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
+    local commands="attach config down env events exec help logs ps restart run seed start stop up version wait"
+    local i w cmd="" cmd_i=0
+
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        w=${COMP_WORDS[i]}
+        case $w in
+        -f | --file | -p | --project-name | --project-directory | --env-file | --profile) ((i++)) ;;
+        -*) ;;
+        *)
+            cmd=$w
+            cmd_i=$i
+            break
+            ;;
+        esac
+    done
+
+    if [[ -z $cmd ]]; then
+        case $prev in
+        -f | --file | --env-file)
+            compopt -o filenames 2>/dev/null
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return
+            ;;
+        --project-directory)
+            compopt -o filenames 2>/dev/null
+            COMPREPLY=($(compgen -d -- "$cur"))
+            return
+            ;;
+        -p | --project-name) return ;;
+        --profile)
+            _tend_profiles "$cur"
+            return
+            ;;
+        esac
+        if [[ $cur == -* ]]; then
+            COMPREPLY=($(compgen -W "-f --file -p --project-name --project-directory --env-file --profile -h --help -v --version" -- "$cur"))
+        else
+            COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+        fi
+        return
+    fi
+
+    # Options of the command, and what their arguments are.
+    local opts="" services=1
+    case $cmd in
+    attach) opts="--no-color --timestamps --no-log-prefix --json" ;;
+    config) opts="--format --services --profiles --volumes --images --no-interpolate -q --quiet" ;;
+    down)
+        opts="-v --volumes --remove-orphans -t --timeout --rmi"
+        services=0
+        ;;
+    env) opts="--format --all --no-command" ;;
+    events)
+        opts="--json"
+        services=0
+        ;;
+    exec) opts="-T --no-TTY -e --env -u --user -w --workdir" ;;
+    help)
+        COMPREPLY=($(compgen -W "$commands" -- "$cur"))
+        return
+        ;;
+    logs) opts="-f --follow --tail --since --timestamps --no-color --no-log-prefix --json" ;;
+    ps) opts="--format -a --all --json" ;;
+    restart | stop) opts="-t --timeout" ;;
+    run) opts="--rm --no-deps -e --env --name --entrypoint -u --user -w --workdir --service-ports -T --no-TTY --profile" ;;
+    seed) opts="--force" ;;
+    start) ;;
+    up) opts="-d --detach --wait --wait-timeout --no-deps --except --abort-on-container-exit --exit-code-from --profile --no-color --timestamps --no-log-prefix --json --remove-orphans --build --watch" ;;
+    wait) opts="--healthy --completed --timeout" ;;
+    version)
+        return
+        ;;
+    esac
+    opts+=" -h --help"
+
+    case $prev in
+    --format)
+        case $cmd in
+        config) COMPREPLY=($(compgen -W "yaml json" -- "$cur")) ;;
+        env) COMPREPLY=($(compgen -W "dotenv shell json" -- "$cur")) ;;
+        ps) COMPREPLY=($(compgen -W "table json" -- "$cur")) ;;
+        esac
+        return
+        ;;
+    --except | --exit-code-from)
+        _tend_services "$cur"
+        return
+        ;;
+    --profile)
+        _tend_profiles "$cur"
+        return
+        ;;
+    --rmi)
+        COMPREPLY=($(compgen -W "local all" -- "$cur"))
+        return
+        ;;
+    -w | --workdir)
+        [[ $cmd == exec || $cmd == run ]] && return
+        ;;
+    -t | --timeout | --wait-timeout | --tail | --since | -e | --env | -u | --user | --name | --entrypoint)
+        return
+        ;;
+    esac
+
+    if [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+        return
+    fi
+
+    # env takes one service; exec and run one, then a command line.
+    if [[ $cmd == exec || $cmd == run || $cmd == env ]]; then
+        local n=0
+        for ((i = cmd_i + 1; i < COMP_CWORD; i++)); do
+            w=${COMP_WORDS[i]}
+            case $w in
+            -e | --env | -u | --user | -w | --workdir | --name | --entrypoint | --profile | --format) ((i++)) ;;
+            -*) ;;
+            *) ((n++)) ;;
+            esac
+        done
+        if ((n == 0)); then
+            _tend_services "$cur"
+        elif [[ $cmd != env ]]; then
+            # the command runs in the container: only file names to offer
+            compopt -o default 2>/dev/null
+            COMPREPLY=()
+        fi
+        return
+    fi
+    ((services)) && _tend_services "$cur"
+}
+
+complete -F _tend tend
