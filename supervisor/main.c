@@ -218,6 +218,8 @@ static const Command commands[] = {
     {"up", "Start the stack in the foreground, each service once its dependencies are ready", up_usage,
      cmd_up},
     {"version", "Show the version", "Usage: tend version\n", cmd_version},
+    {"watch", "Start the stack and reload services when their files change (up --watch)", watch_usage,
+     cmd_watch},
 };
 
 static const Command *find_command(const char *name)
