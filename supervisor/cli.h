@@ -18,6 +18,9 @@ int cmd_restart(ConfigOptions *o, int argc, char **argv);
 extern const char seed_usage[];
 int cmd_seed(ConfigOptions *o, int argc, char **argv);
 
+extern const char watch_usage[];
+int cmd_watch(ConfigOptions *o, int argc, char **argv);
+
 extern const char exec_usage[];
 int cmd_exec(ConfigOptions *o, int argc, char **argv);
 
