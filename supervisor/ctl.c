@@ -284,8 +284,11 @@ void ctl_fmt_time(int64_t ns, char buf[25])
     int ms = (int)(ns % 1000000000 / 1000000);
     struct tm tm;
     gmtime_r(&sec, &tm);
-    snprintf(buf, 25, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (tm.tm_year + 1900) % 10000, tm.tm_mon + 1,
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (tm.tm_year + 1900) % 10000, tm.tm_mon + 1,
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+    memcpy(buf, tmp, 24);
+    buf[24] = '\0';
 }
 
 int ctl_parse_since(const char *s, char out[25])
