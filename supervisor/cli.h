@@ -15,6 +15,9 @@ int cmd_stop(ConfigOptions *o, int argc, char **argv);
 int cmd_start(ConfigOptions *o, int argc, char **argv);
 int cmd_restart(ConfigOptions *o, int argc, char **argv);
 
+extern const char run_usage[];
+int cmd_run(ConfigOptions *o, int argc, char **argv);
+
 extern const char seed_usage[];
 int cmd_seed(ConfigOptions *o, int argc, char **argv);
 

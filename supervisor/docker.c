@@ -88,6 +88,8 @@ static uint64_t fnv1a(const char *s, size_t n, uint64_t h)
 
 char *docker_container_name(const Project *p, const Service *s)
 {
+    if (s->oneoff_name)
+        return xstrdup(s->oneoff_name);
     if (s->container_name)
         return xstrdup(s->container_name);
     return xasprintf("%s-%s-1", p->name, s->name);
@@ -776,7 +778,7 @@ static json_t *create_body(Container *c, char **ret_err)
 
     json_t *labels = labels_json(&s->labels, p->name, s->name, LABEL_SERVICE);
     json_object_set_new(labels, LABEL_NUMBER, json_string("1"));
-    json_object_set_new(labels, LABEL_ONEOFF, json_string("False"));
+    json_object_set_new(labels, LABEL_ONEOFF, json_string(s->oneoff_name ? "True" : "False"));
     json_object_set_new(labels, LABEL_HASH, json_string(c->hash));
     json_object_set_new(labels, LABEL_WORKDIR, json_string(p->workdir));
     StrBuf files;
@@ -968,6 +970,8 @@ static json_t *create_body(Container *c, char **ret_err)
         json_object_set_new(ecs, net, ec);
     }
     json_object_set_new(nc, "EndpointsConfig", ecs);
+    if (s->oneoff_rm)
+        json_object_set_new(hc, "AutoRemove", json_true());
     json_object_set_new(b, "HostConfig", hc);
     json_object_set_new(b, "NetworkingConfig", nc);
     return b;
@@ -1328,6 +1332,11 @@ Container *docker_start(DockerRt *d, const Service *s, const ContainerCbs *cbs, 
     if (!strvec_contains(&d->started, s->name)) {
         strvec_push(&d->started, s->name);
         c->first_start = true;
+    }
+    if (s->oneoff_name) {
+        /* tend run: always a new container, never one to adopt. */
+        on_removed_old(c, 204, NULL, NULL);
+        return c;
     }
     if (d->build_all && s->build && !strvec_contains(&d->built, s->name)) {
         strvec_push(&d->built, s->name);

@@ -668,10 +668,31 @@ static void file_line(LogMux *m, Svc *s, int stream, const char *line, size_t le
 
 /* ---- lines ------------------------------------------------------------- */
 
+static void err_line(LogMux *m, Svc *svc, int stream, const char *line, size_t len)
+{
+    if (m->o.err_fd < 0)
+        return;
+    StrBuf b;
+    strbuf_init(&b, 0);
+    if (stream == LOG_SYSTEM)
+        strbuf_printf(&b, "%s | ", svc->name);
+    strbuf_append(&b, line, len);
+    strbuf_putc(&b, '\n');
+    (void)write_all(m->o.err_fd, b.data, b.len);
+    strbuf_free(&b);
+}
+
 static void emit_line(LogMux *m, Svc *svc, int stream, const char *line, size_t len, int64_t ns)
 {
-    if (term_on(m))
+    if (m->o.only) {
+        bool mine = streq(svc->name, m->o.only) && svc != m->project;
+        if (mine && stream == LOG_STDOUT && term_on(m))
+            term_line(m, svc, stream, line, len, ns);
+        else if ((mine && stream == LOG_STDERR) || stream == LOG_SYSTEM)
+            err_line(m, svc, stream, line, len);
+    } else if (term_on(m)) {
         term_line(m, svc, stream, line, len, ns);
+    }
     if (m->log_dir && svc->has_file && !svc->file_failed)
         file_line(m, svc, stream, line, len, ns);
     if (m->listener)

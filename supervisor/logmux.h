@@ -33,6 +33,13 @@ typedef struct LogMuxOptions {
     size_t file_max;     /* bytes per log file before rotation to .1 (0: 10 MiB) */
     size_t line_max;     /* longest line kept whole (0: 64 KiB) */
     size_t backlog_max;  /* terminal bytes queued before reading pauses (0: 1 MiB) */
+    /* tend run: the terminal shows only this service's output, bare: its
+     * stdout lines through out_fd, its stderr lines to err_fd; tend's own
+     * messages go to err_fd with their prefix; other services' output goes
+     * only to files and the listener. The err_fd lines are few and written
+     * at once. */
+    const char *only;
+    int err_fd;
 } LogMuxOptions;
 
 /* Called for every complete line, after it was written out. `line` is not

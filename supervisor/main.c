@@ -212,6 +212,7 @@ static const Command commands[] = {
     {"exec", "Run a command in a service's running container", exec_usage, cmd_exec},
     {"help", "Show help for a command", "Usage: tend help [COMMAND]\n", cmd_help},
     {"restart", "Restart the project's containers", restart_usage, cmd_restart},
+    {"run", "Run a one-off command for a service, once its dependencies are ready", run_usage, cmd_run},
     {"seed", "Run the services' seed steps against the running stack", seed_usage, cmd_seed},
     {"start", "Start the project's stopped containers", start_usage, cmd_start},
     {"stop", "Stop the project's containers, keeping them", stop_usage, cmd_stop},

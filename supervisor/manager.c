@@ -774,7 +774,19 @@ static void check_progress(Manager *m)
     if (all_ready && !m->all_ready_reported) {
         m->all_ready_reported = true;
         uv_timer_stop(&m->wait_timer);
-        print_ready_table(m);
+        if (!m->o.run_service)
+            print_ready_table(m);
+    }
+    if (m->o.run_service) {
+        Svc *r = mgr_find(m, m->o.run_service);
+        if (r && (r->state == SS_EXITED || r->state == SS_FAILED)) {
+            if (!r->ever_ran)
+                m->exit_code_from_status = 1;
+            else
+                m->exit_code_from_status = r->term_signal ? 128 + r->term_signal : (int)r->exit_status;
+            mgr_begin_shutdown(m, NULL);
+            return;
+        }
     }
     if ((m->o.abort_on_exit || m->o.exit_code_from) && any_exit) {
         mgr_begin_shutdown(m, "a service exited (--abort-on-container-exit)");
@@ -971,8 +983,9 @@ int manager_run(Manager *m)
         if (m->svcs[i].selected)
             mgr_post(m, &m->svcs[i], SE_UP, NULL);
     mgr_drain(m);
+    mgr_watch_start(m);
     uv_run(m->loop, UV_RUN_DEFAULT);
-    if (m->o.exit_code_from)
+    if (m->o.exit_code_from || m->o.run_service)
         return m->exit_code_from_status;
     return m->any_failed || m->timed_out ? 1 : 0;
 }

@@ -23,6 +23,8 @@ typedef struct ManagerOptions {
     bool remove_orphans;        /* remove containers of services no longer in the file */
     bool build;                 /* build images with build: before starting (up --build) */
     bool watch;                 /* watch files and reload (up --watch); x-tend can also ask */
+    const char *run_service;    /* tend run: when this service ends, stop the rest and exit
+                                   with its status (1 if it never ran) */
     LogMuxOptions log;
 } ManagerOptions;
 

@@ -141,6 +141,7 @@ static void service_free(Service *s)
     free(s->hostname);
     free(s->network_mode);
     free(s->container_name);
+    free(s->oneoff_name);
     env_free(&s->labels);
     for (size_t i = 0; i < s->n_networks; i++) {
         free(s->networks[i].name);

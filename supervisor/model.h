@@ -219,6 +219,10 @@ typedef struct Service {
     size_t n_seeds;
 
     const Node *node;  /* the canonical definition (Project.arena) */
+
+    /* tend run: set by the command on its own copy of the project. */
+    char *oneoff_name; /* the one-off container's name; NULL for a service's own */
+    bool oneoff_rm;    /* --rm: the engine removes the container when it exits */
 } Service;
 
 typedef struct Volume {
