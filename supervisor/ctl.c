@@ -4,6 +4,7 @@
  * except ctl_log_read, which the supervisor calls on a worker thread. */
 #include "ctl.h"
 
+#include "config.h"
 #include "manager.h"
 #include "parse.h"
 #include "util.h"
@@ -487,4 +488,41 @@ const char *ctl_color(const char *name)
         h *= 16777619u;
     }
     return palette[h % ARRAY_SIZE(palette)];
+}
+
+/* ---- for the commands ---- */
+
+int ctl_load_project(ConfigOptions *o, Project **ret)
+{
+    o->all_profiles = true;
+    Diag d = {0};
+    int r = config_load(o, ret, &d);
+    for (size_t i = 0; i < d.msgs.n; i++)
+        fprintf(stderr, "%s\n", d.msgs.v[i]);
+    diag_free(&d);
+    if (r < 0)
+        return r == -EINVAL || r == -ENOENT ? 2 : 1;
+    return 0;
+}
+
+void ctl_fmt_ago(const char *ts, char buf[32])
+{
+    struct tm tm = {0};
+    const char *p = ts ? strptime(ts, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+    if (!p) {
+        snprintf(buf, 32, "-");
+        return;
+    }
+    time_t t = timegm(&tm);
+    long long d = (long long)(time(NULL) - t);
+    if (d < 0)
+        d = 0;
+    if (d < 60)
+        snprintf(buf, 32, "%llds", d);
+    else if (d < 3600)
+        snprintf(buf, 32, "%lldm", d / 60);
+    else if (d < 86400)
+        snprintf(buf, 32, "%lldh", d / 3600);
+    else
+        snprintf(buf, 32, "%lldd", d / 86400);
 }

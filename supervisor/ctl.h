@@ -99,3 +99,14 @@ int ctl_parse_since(const char *s, char out[25]);
 
 /* The colour of a service's name on a terminal ("\x1b[..m"), from its name. */
 const char *ctl_color(const char *service);
+
+/* ---- for the commands ---- */
+
+typedef struct ConfigOptions ConfigOptions;
+/* Loads the project for a command that looks at a running stack (every
+ * profile's services); prints the diagnostics. Returns 0, or the exit
+ * status (2 for a services-file error, 1 otherwise). */
+int ctl_load_project(ConfigOptions *o, Project **ret);
+/* "4s", "12m", "3h", "2d": how long ago an RFC 3339 time (from
+ * ctl_fmt_time) was. buf: at least 32 bytes. */
+void ctl_fmt_ago(const char *ts, char buf[32]);
