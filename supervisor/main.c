@@ -205,12 +205,17 @@ static const char main_usage_head[] =
 static int cmd_help(ConfigOptions *o, int argc, char **argv);
 
 static const Command commands[] = {
+    {"attach", "Follow the output of the tend up running in the background", attach_usage, cmd_attach},
     {"config", "Validate the services files and print the normalized project", config_usage, cmd_config},
     {"down", "Stop and remove the project's containers and networks (volumes with -v)", down_usage,
      cmd_down},
     {"env", "Print the environment (and command) tend gives a service, for IDEs", env_usage, cmd_env},
+    {"events", "Print the running stack's events as they happen (state, health, reloads)", events_usage,
+     cmd_events},
     {"exec", "Run a command in a service's running container", exec_usage, cmd_exec},
     {"help", "Show help for a command", "Usage: tend help [COMMAND]\n", cmd_help},
+    {"logs", "Show the services' output (-f to follow)", logs_usage, cmd_logs},
+    {"ps", "List the services: state, health, since, restarts, ports", ps_usage, cmd_ps},
     {"restart", "Restart the project's containers", restart_usage, cmd_restart},
     {"run", "Run a one-off command for a service, once its dependencies are ready", run_usage, cmd_run},
     {"seed", "Run the services' seed steps against the running stack", seed_usage, cmd_seed},
@@ -219,6 +224,7 @@ static const Command commands[] = {
     {"up", "Start the stack in the foreground, each service once its dependencies are ready", up_usage,
      cmd_up},
     {"version", "Show the version", "Usage: tend version\n", cmd_version},
+    {"wait", "Wait until services are ready or completed (for scripts)", wait_usage, cmd_wait},
     {"watch", "Start the stack and reload services when their files change (up --watch)", watch_usage,
      cmd_watch},
 };
