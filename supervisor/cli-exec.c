@@ -1,11 +1,13 @@
 /* tend exec [-T] SERVICE CMD...: runs a command in the service's running
  * container through the Engine exec API and passes its exit code through.
- * Output is demultiplexed onto this process's stdout and stderr. */
+ * Without a terminal, output is demultiplexed onto this process's stdout and
+ * stderr; with one, the session is interactive (see the tty part below). */
 #include "cli.h"
 #include "docker.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +17,12 @@ const char exec_usage[] =
     "Usage: tend exec [OPTIONS] SERVICE COMMAND [ARG...]\n"
     "\n"
     "Runs a command in the service's running container and exits with its\n"
-    "exit code.\n"
+    "exit code. When stdin and stdout are terminals it is interactive, with\n"
+    "a terminal in the container that follows this one's size.\n"
     "\n"
     "Options:\n"
-    "  -T, --no-TTY          no terminal for the command (the default for now)\n"
+    "  -T, --no-TTY          no terminal for the command (the default when\n"
+    "                        stdin or stdout is not a terminal)\n"
     "  -e, --env K=V         set a variable (repeatable)\n"
     "  -u, --user USER       run as USER\n"
     "  -w, --workdir DIR     run in DIR\n"
@@ -34,6 +38,8 @@ typedef struct Exec {
     const char *user, *workdir;
     char *exec_id;
     LogDemux demux;
+    bool tty;     /* interactive: a terminal on both sides */
+    uv_loop_t *loop;
     int status;   /* exit status of tend exec */
     bool done;
 } Exec;
@@ -78,6 +84,203 @@ static void on_chunk(void *ud, const char *data, size_t len)
     logdemux_feed(&x->demux, data, len, out_part, x);
 }
 
+static void on_ignore(void *ud, int status, json_t *body, const char *err)
+{
+    (void)ud, (void)status, (void)body, (void)err;
+}
+
+/* ---- interactive: a terminal, the connection taken over ----
+ *
+ * With a tty the engine upgrades the HTTP connection of /exec/ID/start to a
+ * raw two-way byte stream (101 Switching Protocols). libcurl does not hand
+ * such a connection over, so this one request is written by hand on a
+ * libuv pipe to the engine's socket; the terminal is put in raw mode, keys go
+ * in, output comes out as it is, and the container's terminal follows ours
+ * in size (SIGWINCH). */
+
+typedef struct Tty {
+    Exec *x;
+    uv_pipe_t conn;
+    uv_tty_t in;
+    uv_signal_t winch;
+    bool in_open, winch_open, raw;
+    StrBuf head;      /* the answer's head until its blank line */
+    bool upgraded;
+    int closing;
+} Tty;
+
+static void tty_resize(Tty *t)
+{
+    int w = 0, h = 0;
+    if (uv_tty_get_winsize(&t->in, &w, &h) != 0 || w <= 0 || h <= 0)
+        return;
+    char *path = xasprintf("/exec/%s/resize?h=%d&w=%d", t->x->exec_id, h, w);
+    engine_request(t->x->e, "POST", path, NULL, on_ignore, NULL);
+    free(path);
+}
+
+static void on_winch(uv_signal_t *s, int sig)
+{
+    (void)sig;
+    tty_resize(s->data);
+}
+
+static void on_tty_closed(uv_handle_t *h)
+{
+    Tty *t = h->data;
+    if (--t->closing == 0) {
+        Exec *x = t->x;
+        strbuf_free(&t->head);
+        free(t);
+        /* The exit code, now that the command has ended. */
+        char *path = xasprintf("/exec/%s/json", x->exec_id);
+        engine_request(x->e, "GET", path, NULL, on_inspect, x);
+        free(path);
+    }
+}
+
+static void tty_end(Tty *t, const char *why)
+{
+    if (t->closing)
+        return;
+    if (t->raw)
+        uv_tty_reset_mode();
+    if (why)
+        fprintf(stderr, "tend exec: %s\n", why);
+    t->closing = 1;
+    uv_close((uv_handle_t *)&t->conn, on_tty_closed);
+    if (t->in_open) {
+        t->closing++;
+        uv_close((uv_handle_t *)&t->in, on_tty_closed);
+    }
+    if (t->winch_open) {
+        t->closing++;
+        uv_close((uv_handle_t *)&t->winch, on_tty_closed);
+    }
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h;
+    buf->base = xmalloc(suggested);
+    buf->len = suggested;
+}
+
+static void on_conn_written(uv_write_t *w, int status)
+{
+    (void)status;
+    free(w->data);
+    free(w);
+}
+
+static void conn_write(Tty *t, const char *p, size_t n)
+{
+    uv_write_t *w = xcalloc(1, sizeof(*w));
+    char *copy = xmalloc(n ? n : 1);
+    memcpy(copy, p, n);
+    w->data = copy;
+    uv_buf_t b = uv_buf_init(copy, (unsigned)n);
+    if (uv_write(w, (uv_stream_t *)&t->conn, &b, 1, on_conn_written) < 0) {
+        free(copy);
+        free(w);
+    }
+}
+
+static void on_key(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    Tty *t = s->data;
+    if (n > 0 && !t->closing)
+        conn_write(t, buf->base, (size_t)n);
+    else if (n < 0 && t->in_open)
+        uv_read_stop(s); /* stdin closed: the command keeps its output going */
+    free(buf->base);
+}
+
+static void tty_begin(Tty *t)
+{
+    t->upgraded = true;
+    if (uv_tty_init(t->conn.loop, &t->in, STDIN_FILENO, 1) == 0) {
+        t->in.data = t;
+        t->in_open = true;
+        t->raw = uv_tty_set_mode(&t->in, UV_TTY_MODE_RAW) == 0;
+        uv_read_start((uv_stream_t *)&t->in, on_alloc, on_key);
+        uv_signal_init(t->conn.loop, &t->winch);
+        t->winch.data = t;
+        t->winch_open = true;
+        uv_signal_start(&t->winch, on_winch, SIGWINCH);
+        tty_resize(t);
+    }
+}
+
+static void on_output(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    Tty *t = s->data;
+    if (n < 0) {
+        free(buf->base);
+        tty_end(t, t->upgraded ? NULL : "the engine closed the connection");
+        return;
+    }
+    const char *p = buf->base;
+    size_t len = (size_t)n;
+    if (!t->upgraded) {
+        strbuf_append(&t->head, p, len);
+        const char *end = t->head.data ? strstr(t->head.data, "\r\n\r\n") : NULL;
+        if (!end) {
+            free(buf->base);
+            return;
+        }
+        int code = 0;
+        (void)sscanf(t->head.data, "HTTP/1.%*d %d", &code);
+        if (code != 101 && code != 200) {
+            const char *body = end + 4;
+            _cleanup_free_ char *msg = xasprintf("the engine refused the terminal (HTTP %d): %s", code, body);
+            free(buf->base);
+            tty_end(t, msg);
+            return;
+        }
+        size_t used = (size_t)(end + 4 - t->head.data);
+        tty_begin(t);
+        out_part(NULL, 1, t->head.data + used, t->head.len - used);
+        free(buf->base);
+        return;
+    }
+    out_part(NULL, 1, p, len);
+    free(buf->base);
+}
+
+static void on_conn(uv_connect_t *req, int status)
+{
+    Tty *t = req->data;
+    free(req);
+    if (status < 0) {
+        _cleanup_free_ char *msg = xasprintf("cannot connect to the engine: %s", uv_strerror(status));
+        tty_end(t, msg);
+        return;
+    }
+    const char *body = "{\"Detach\":false,\"Tty\":true}";
+    _cleanup_free_ char *head = xasprintf("POST /v%s/exec/%s/start HTTP/1.1\r\n"
+                                          "Host: docker\r\n"
+                                          "Content-Type: application/json\r\n"
+                                          "Connection: Upgrade\r\n"
+                                          "Upgrade: tcp\r\n"
+                                          "Content-Length: %zu\r\n\r\n%s",
+                                          engine_api_version(t->x->e), t->x->exec_id, strlen(body), body);
+    conn_write(t, head, strlen(head));
+    uv_read_start((uv_stream_t *)&t->conn, on_alloc, on_output);
+}
+
+static void start_tty(Exec *x)
+{
+    Tty *t = xcalloc(1, sizeof(*t));
+    t->x = x;
+    strbuf_init(&t->head, 64 * 1024);
+    uv_pipe_init(x->loop, &t->conn, 0);
+    t->conn.data = t;
+    uv_connect_t *req = xcalloc(1, sizeof(*req));
+    req->data = t;
+    uv_pipe_connect(req, &t->conn, engine_unix_path(x->e), on_conn);
+}
+
 static void on_started(void *ud, int status, json_t *body, const char *err)
 {
     Exec *x = ud;
@@ -104,6 +307,10 @@ static void on_created(void *ud, int status, json_t *body, const char *err)
         return;
     }
     x->exec_id = xstrdup(id);
+    if (x->tty) {
+        start_tty(x);
+        return;
+    }
     json_t *b = json_object();
     json_object_set_new(b, "Detach", json_false());
     json_object_set_new(b, "Tty", json_false());
@@ -141,9 +348,10 @@ static void on_listed(void *ud, int status, json_t *body, const char *err)
     for (int k = 0; k < x->ncmd; k++)
         json_array_append_new(cmd, json_string(x->cmd[k]));
     json_object_set_new(b, "Cmd", cmd);
+    json_object_set_new(b, "AttachStdin", json_boolean(x->tty));
     json_object_set_new(b, "AttachStdout", json_true());
     json_object_set_new(b, "AttachStderr", json_true());
-    json_object_set_new(b, "Tty", json_false());
+    json_object_set_new(b, "Tty", json_boolean(x->tty));
     if (x->env.n) {
         json_t *env = json_array();
         for (size_t k = 0; k < x->env.n; k++)
@@ -195,10 +403,12 @@ int cmd_exec(ConfigOptions *o, int argc, char **argv)
         {"help", no_argument, NULL, 'h'}, {0},
     };
     Exec x = {0};
+    bool no_tty = false;
     int c;
     while ((c = getopt_long(argc, argv, "+Te:u:w:h", opts, NULL)) != -1) {
         switch (c) {
         case 'T':
+            no_tty = true;
             break;
         case 'e':
             strvec_push(&x.env, optarg);
@@ -249,6 +459,7 @@ int cmd_exec(ConfigOptions *o, int argc, char **argv)
     x.project = p->name;
     uv_loop_t loop;
     uv_loop_init(&loop);
+    x.loop = &loop;
     char *err = NULL;
     x.e = engine_new(&loop, NULL, &err);
     if (!x.e) {
@@ -256,6 +467,8 @@ int cmd_exec(ConfigOptions *o, int argc, char **argv)
         free(err);
         x.status = 1;
     } else {
+        /* A terminal when both ends are one, as docker compose exec does. */
+        x.tty = !no_tty && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO) && engine_unix_path(x.e);
         engine_connect(x.e, on_connected, &x);
         while (!x.done && uv_run(&loop, UV_RUN_ONCE))
             ;

@@ -782,6 +782,11 @@ void engine_connect(Engine *e, void (*done)(void *ud, bool ok, const char *err),
         connect_start(e);
 }
 
+const char *engine_unix_path(const Engine *e)
+{
+    return e->sock_path;
+}
+
 const char *engine_api_version(const Engine *e)
 {
     return e->version[0] ? e->version : NULL;

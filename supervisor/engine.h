@@ -41,6 +41,9 @@ void engine_free(Engine *e);
 void engine_connect(Engine *e, void (*done)(void *ud, bool ok, const char *err), void *ud);
 /* "1.41" once connected; NULL before. */
 const char *engine_api_version(const Engine *e);
+/* The socket path of a unix:// engine; NULL for tcp://. For the few calls
+ * that take over the connection (an interactive exec). */
+const char *engine_unix_path(const Engine *e);
 /* Whether the negotiated version is at least major.minor. */
 bool engine_api_at_least(const Engine *e, int major, int minor);
 

@@ -159,6 +159,22 @@ if [ "$(state web)" = running ] && [ "$before" != "$after" ]; then ok "tend rest
 out=$("$TEND" -p "$P" -f "$T/$P.yaml" exec web sh -c 'echo from-exec; exit 5' 2>&1)
 rc=$?
 if [ "$rc" = 5 ] && [ "$out" = from-exec ]; then ok "tend exec runs in the container and passes the exit code through"; else notok "tend exec runs in the container and passes the exit code through" "rc=$rc out=$out"; fi
+# With a terminal on both ends exec is interactive: keys reach the
+# command, the container has a tty of this terminal's size.
+if command -v script >/dev/null 2>&1; then
+    printf 'echo typed-$((6*7)); tty; stty size; exit 6\n' |
+        script -qec "stty cols 91 rows 33; '$TEND' -p '$P' -f '$T/$P.yaml' exec web sh" "$T/typescript" >/dev/null 2>&1
+    rc=$?
+    if [ "$rc" = 6 ] && grep -q 'typed-42' "$T/typescript" && grep -q '^/dev/pts/' "$T/typescript" &&
+        grep -q '^33 91' "$T/typescript"; then
+        ok "exec on a terminal is interactive, with a tty of the terminal's size, and passes the exit code"
+    else
+        notok "exec on a terminal is interactive, with a tty of the terminal's size, and passes the exit code" "rc=$rc"
+        diag_file "$T/typescript"
+    fi
+else
+    skip "exec on a terminal is interactive" "script(1) is not installed"
+fi
 down_fg -v
 if [ -z "$(docker ps -aq --filter "label=com.docker.compose.project=$P")" ]; then ok "down after stop/start leaves nothing"; else notok "down after stop/start leaves nothing"; fi
 
