@@ -388,18 +388,13 @@ static bool image_is(const char *image, const char *name)
     return strncmp(b, name, l) == 0 && (b[l] == '\0' || b[l] == ':' || b[l] == '@');
 }
 
-SeedStoreKind seed_store_kind(const Service *s)
+/* What a service is by its probe or image: what it says it is. */
+static SeedStoreKind store_kind_declared(const Service *s)
 {
     if (s->probe.kind == PROBE_POSTGRES)
         return SEED_STORE_PG;
     if (s->probe.kind == PROBE_REDIS)
         return SEED_STORE_REDIS;
-    for (size_t i = 0; i < s->n_seeds; i++) {
-        if (s->seeds[i].kind == SEED_SQL)
-            return SEED_STORE_PG;
-        if (s->seeds[i].kind == SEED_REDIS)
-            return SEED_STORE_REDIS;
-    }
     if (image_is(s->image, "postgres") || image_is(s->image, "postgis"))
         return SEED_STORE_PG;
     if (image_is(s->image, "redis") || image_is(s->image, "valkey"))
@@ -407,17 +402,46 @@ SeedStoreKind seed_store_kind(const Service *s)
     return SEED_STORE_NONE;
 }
 
+/* What its seed steps suggest it is: the first sql or redis step. */
+static SeedStoreKind store_kind_by_seeds(const Service *s)
+{
+    for (size_t i = 0; i < s->n_seeds; i++) {
+        if (s->seeds[i].kind == SEED_SQL)
+            return SEED_STORE_PG;
+        if (s->seeds[i].kind == SEED_REDIS)
+            return SEED_STORE_REDIS;
+    }
+    return SEED_STORE_NONE;
+}
+
+SeedStoreKind seed_store_kind(const Service *s)
+{
+    SeedStoreKind k = store_kind_declared(s);
+    return k != SEED_STORE_NONE ? k : store_kind_by_seeds(s);
+}
+
+static bool kind_fits(SeedStoreKind have, SeedStoreKind want)
+{
+    return have != SEED_STORE_NONE && (want == SEED_STORE_NONE || have == want);
+}
+
+/* A service that declares what it is wins over one whose seed files only
+ * suggest it: a web service with `sql:` steps and a dependency on a
+ * Postgres service seeds that Postgres. */
 const Service *seed_store_for(const Project *p, const Service *s, SeedStoreKind kind)
 {
-    SeedStoreKind own = seed_store_kind(s);
-    if (own != SEED_STORE_NONE && (kind == SEED_STORE_NONE || own == kind))
+    if (kind_fits(store_kind_declared(s), kind))
         return s;
     for (size_t i = 0; i < s->n_deps; i++) {
         const Service *d = project_service(p, s->deps[i].service);
-        if (!d)
-            continue;
-        SeedStoreKind k = seed_store_kind(d);
-        if (k != SEED_STORE_NONE && (kind == SEED_STORE_NONE || k == kind))
+        if (d && kind_fits(store_kind_declared(d), kind))
+            return d;
+    }
+    if (kind_fits(store_kind_by_seeds(s), kind))
+        return s;
+    for (size_t i = 0; i < s->n_deps; i++) {
+        const Service *d = project_service(p, s->deps[i].service);
+        if (d && kind_fits(store_kind_by_seeds(d), kind))
             return d;
     }
     return NULL;
@@ -522,7 +546,8 @@ struct SeedRun {
 
     /* resolution */
     uv_getaddrinfo_t *gai;
-    char addr[64];
+    char addr[64];   /* the host, then its address */
+    char where[96];  /* "postgres at 10.0.0.2:5432", for messages */
 
     /* postgres */
     char *dbname;    /* the database connected to */
@@ -682,7 +707,7 @@ static void defer(SeedRun *r, Cont c)
 static void on_connect_timeout(uv_timer_t *h)
 {
     SeedRun *r = h->data;
-    run_fail(r, "cannot connect to %s: timed out after %llds", r->addr,
+    run_fail(r, "cannot connect to %s: timed out after %llds", r->where,
              (long long)(SEED_CONNECT_TIMEOUT / 1000));
 }
 
@@ -801,7 +826,7 @@ static void pg_wait(SeedRun *r, int events, uv_poll_cb cb)
     int fd = PQsocket(r->pg);
     if (fd < 0) {
         _cleanup_free_ char *m = one_line(PQerrorMessage(r->pg));
-        run_fail(r, "postgres at %s: %s", r->addr, m);
+        run_fail(r, "%s: %s", r->where, m);
         return;
     }
     if (r->pp && r->pp->fd != fd) {
@@ -857,7 +882,7 @@ static void pg_connect_step(SeedRun *r)
     }
     default: {
         _cleanup_free_ char *m = one_line(PQerrorMessage(r->pg));
-        run_fail(r, "cannot connect to postgres at %s: %s", r->addr, m);
+        run_fail(r, "cannot connect to %s: %s", r->where, m);
         break;
     }
     }
@@ -870,6 +895,7 @@ static void pg_connect_resolved(SeedRun *r)
     const SeedStore *st = &r->t.pg;
     char port[16];
     snprintf(port, sizeof port, "%d", st->port > 0 ? st->port : 5432);
+    snprintf(r->where, sizeof r->where, "postgres at %s:%s", r->addr, port);
     const char *kw[] = {"hostaddr", "port", "dbname", "user", "password", "application_name", NULL};
     const char *val[] = {r->addr, port, r->dbname, st->user ? st->user : "postgres", st->password,
                          "tend-seed", NULL};
@@ -886,12 +912,9 @@ static void pg_connect_resolved(SeedRun *r)
     }
     if (PQstatus(r->pg) == CONNECTION_BAD) {
         _cleanup_free_ char *m = one_line(PQerrorMessage(r->pg));
-        run_fail(r, "cannot connect to postgres at %s: %s", r->addr, m);
+        run_fail(r, "cannot connect to %s: %s", r->where, m);
         return;
     }
-    char *a = xasprintf("postgres at %s:%s", r->addr, port);
-    snprintf(r->addr, sizeof r->addr, "%s", a);
-    free(a);
     uv_timer_start(&r->timer, on_connect_timeout, SEED_CONNECT_TIMEOUT, 0);
     pg_wait(r, UV_WRITABLE, on_pg_connect_poll);
 }
@@ -1236,7 +1259,7 @@ static void on_redis_connect(const redisAsyncContext *ac, int status)
         /* hiredis frees the context after this callback. */
         r->ac = NULL;
         ((redisAsyncContext *)ac)->data = NULL;
-        run_fail(r, "cannot connect to %s: %s", r->addr, ac->errstr);
+        run_fail(r, "cannot connect to %s: %s", r->where, ac->errstr);
     }
 }
 
@@ -1248,7 +1271,7 @@ static void on_redis_disconnect(const redisAsyncContext *ac, int status)
     r->ac = NULL;
     ((redisAsyncContext *)ac)->data = NULL;
     if (status != REDIS_OK)
-        run_fail(r, "%s: connection lost: %s", r->addr, ac->errstr);
+        run_fail(r, "%s: connection lost: %s", r->where, ac->errstr);
 }
 
 /* The run behind a reply callback, or NULL when the reply is to be ignored.
@@ -1261,7 +1284,7 @@ static SeedRun *redis_run_of(redisAsyncContext *ac, void *reply)
     if (!reply) {
         r->ac = NULL;
         ac->data = NULL;
-        run_fail(r, "%s: connection lost: %s", r->addr, ac->err ? ac->errstr : "closed");
+        run_fail(r, "%s: connection lost: %s", r->where, ac->err ? ac->errstr : "closed");
         return NULL;
     }
     return r;
@@ -1279,7 +1302,7 @@ static void on_redis_reply(redisAsyncContext *ac, void *reply_, void *privdata)
     r->reply_str = NULL;
     r->reply_nil = reply->type == REDIS_REPLY_NIL;
     if (reply->type == REDIS_REPLY_ERROR) {
-        run_fail(r, "%s: %s", r->addr, reply->str);
+        run_fail(r, "%s: %s", r->where, reply->str);
         return;
     }
     if (reply->type == REDIS_REPLY_STRING || reply->type == REDIS_REPLY_STATUS)
@@ -1293,16 +1316,14 @@ static void redis_send(SeedRun *r, Cont c, int argc, const char **argv)
 {
     r->cont = c;
     if (redisAsyncCommandArgv(r->ac, on_redis_reply, NULL, argc, argv, NULL) != REDIS_OK)
-        run_fail(r, "%s: cannot send %s", r->addr, argv[0]);
+        run_fail(r, "%s: cannot send %s", r->where, argv[0]);
 }
 
 static void redis_connect_resolved(SeedRun *r)
 {
     int port = r->t.redis.port > 0 ? r->t.redis.port : 6379;
+    snprintf(r->where, sizeof r->where, "redis at %s:%d", r->addr, port);
     redisAsyncContext *ac = redisAsyncConnect(r->addr, port);
-    char *a = xasprintf("redis at %s:%d", r->addr, port);
-    snprintf(r->addr, sizeof r->addr, "%s", a);
-    free(a);
     if (!ac) {
         run_fail(r, "out of memory");
         return;
@@ -1310,7 +1331,7 @@ static void redis_connect_resolved(SeedRun *r)
     if (ac->err) {
         _cleanup_free_ char *m = xstrdup(ac->errstr);
         redisAsyncFree(ac);
-        run_fail(r, "cannot connect to %s: %s", r->addr, m);
+        run_fail(r, "cannot connect to %s: %s", r->where, m);
         return;
     }
     RedisEvents *e = xcalloc(1, sizeof *e);
@@ -1406,7 +1427,7 @@ static void on_redis_queued(redisAsyncContext *ac, void *reply_, void *privdata)
     redisReply *reply = reply_;
     long i = (long)(intptr_t)privdata;
     if (reply->type == REDIS_REPLY_ERROR && i < 0) {
-        run_fail(r, "%s: MULTI: %s", r->addr, reply->str);
+        run_fail(r, "%s: MULTI: %s", r->where, reply->str);
         return;
     }
     if (reply->type == REDIS_REPLY_ERROR && r->redis_error_at < 0) {
@@ -1427,19 +1448,19 @@ static void redis_step_checked(SeedRun *r)
     }
     r->redis_error_at = -1;
     if (redisAsyncCommand(r->ac, on_redis_queued, (void *)(intptr_t)-1, "MULTI") != REDIS_OK) {
-        run_fail(r, "%s: cannot send MULTI", r->addr);
+        run_fail(r, "%s: cannot send MULTI", r->where);
         return;
     }
     for (size_t i = 0; i < r->n_cmds; i++) {
         const RedisCmd *c = &r->cmds[i];
         if (redisAsyncCommandArgv(r->ac, on_redis_queued, (void *)(intptr_t)i, (int)c->argv.n,
                                   (const char **)c->argv.v, NULL) != REDIS_OK) {
-            run_fail(r, "%s: cannot send a command", r->addr);
+            run_fail(r, "%s: cannot send a command", r->where);
             return;
         }
     }
     if (redisAsyncCommand(r->ac, on_redis_exec, NULL, "EXEC") != REDIS_OK)
-        run_fail(r, "%s: cannot send EXEC", r->addr);
+        run_fail(r, "%s: cannot send EXEC", r->where);
 }
 
 static void redis_step_connected(SeedRun *r)
