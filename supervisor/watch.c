@@ -710,7 +710,10 @@ static void end_batch(Watcher *w)
     while (w->nmoves > 0 && !w->freed) {
         Move m = w->moves[--w->nmoves];
         Dir *moved = m.wd >= 0 ? wd_find(w, m.wd) : NULL;
-        if (moved)
+        char now[PATH_MAX];
+        /* Unless a scan found it in the meantime, inside the tree (moved
+         * into a folder made after its parent's listing): then it stays. */
+        if (moved && dir_path(moved, now) > 0 && streq(now, m.path))
             dir_remove_tree(w, moved);
         report(w, WCH_DELETED, m.path, NULL, m.is_dir);
         free(m.path);
@@ -932,7 +935,7 @@ static size_t watches_in_use(void)
     while ((p = readdir(proc))) {
         if (p->d_name[0] < '1' || p->d_name[0] > '9')
             continue;
-        char dir[64];
+        char dir[300];
         snprintf(dir, sizeof dir, "/proc/%s/fd", p->d_name);
         struct stat st;
         if (stat(dir, &st) < 0 || st.st_uid != uid)
