@@ -8,6 +8,7 @@
 
 #include "docker.h"
 #include "graph.h"
+#include "select.h"
 #include "host.h"
 #include "probe.h"
 #include "service.h"
@@ -895,34 +896,10 @@ Manager *manager_new(uv_loop_t *loop, const Project *p, const ManagerOptions *o)
         v->kill_timer.data = v;
         logmux_source(m->mux, v->def->name, LOG_STDOUT);
     }
-    /* The selection: named services with what they need (unless --no-deps). */
+    /* The selection: named services with what they need (unless --no-deps),
+     * minus --except. */
     bool *sel = xcalloc(m->n ? m->n : 1, sizeof(bool));
-    if (o->services && o->services->n > 0) {
-        const char **names = xcalloc(m->n ? m->n : 1, sizeof(char *));
-        for (size_t i = 0; i < m->n; i++)
-            names[i] = p->services[i]->name;
-        Graph *g = graph_new(m->n, names);
-        for (size_t i = 0; i < m->n; i++)
-            for (size_t k = 0; k < p->services[i]->n_deps; k++)
-                graph_add_edge(g, i, p->services[i]->deps[k].index);
-        size_t *roots = xcalloc(o->services->n, sizeof(size_t));
-        size_t nr = 0;
-        for (size_t k = 0; k < o->services->n; k++)
-            for (size_t i = 0; i < m->n; i++)
-                if (streq(p->services[i]->name, o->services->v[k]))
-                    roots[nr++] = i;
-        if (o->no_deps)
-            for (size_t k = 0; k < nr; k++)
-                sel[roots[k]] = true;
-        else
-            graph_closure(g, roots, nr, sel);
-        free(roots);
-        graph_free(g);
-        free(names);
-    } else {
-        for (size_t i = 0; i < m->n; i++)
-            sel[i] = true;
-    }
+    select_services(p, o->services, o->no_deps, o->except, sel);
     for (size_t i = 0; i < m->n; i++)
         m->svcs[i].selected = sel[i];
     free(sel);
