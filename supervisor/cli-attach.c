@@ -41,7 +41,7 @@ int cmd_attach(ConfigOptions *o, int argc, char **argv)
     LogsPrint lp = {.color = isatty(STDOUT_FILENO) && !(nc && *nc)};
     long tail = 20;
     int c;
-    while ((c = getopt_long(argc, argv, "+n:th", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "n:th", opts, NULL)) != -1) {
         switch (c) {
         case 'n': {
             char *end;

@@ -1,10 +1,13 @@
 /* tend down: stop and remove the project's containers and networks, from
  * the engine's labels; named volumes only with -v. */
 #include "cli.h"
+#include "ctl.h"
 #include "docker.h"
 #include "logmux.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <time.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +27,62 @@ const char down_usage[] =
     "                         (default: each service's stop_grace_period)\n"
     "      --rmi local|all    accepted for compatibility; images are kept\n"
     "  -h, --help             show this help\n";
+
+/* Whether pid has ended (gone, or a zombie its parent has not reaped). */
+static bool pid_ended(pid_t pid)
+{
+    if (kill(pid, 0) < 0)
+        return errno == ESRCH;
+    _cleanup_free_ char *path = xasprintf("/proc/%d/stat", (int)pid);
+    char *data = NULL;
+    size_t len = 0;
+    if (read_file(path, 4096, &data, &len) < 0)
+        return true;
+    const char *rp = strrchr(data, ')');
+    bool zombie = rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
+    free(data);
+    return zombie;
+}
+
+/* A running `tend up` of the project is asked to stop (through its control
+ * socket) and waited for: its services stop in reverse dependency order
+ * and it exits. 0 when none ran or it stopped; 1 on failure. */
+static int stop_supervisor(const Project *p)
+{
+    CtlClient *c = NULL;
+    int r = ctl_connect_project(p, "down", &c);
+    if (r <= 0)
+        return r < 0 ? 1 : 0;
+    pid_t pid = ctl_pid(c);
+    json_t *req = json_pack("{s:s}", "cmd", "down"), *rep = NULL;
+    r = ctl_call(c, req, 10000, &rep);
+    json_decref(req);
+    if (r < 0 || !json_is_true(json_object_get(rep, "ok"))) {
+        fprintf(stderr, "tend down: the running tend (pid %d) did not accept: %s\n", (int)pid,
+                r < 0 ? strerror(-r) : json_string_value(json_object_get(rep, "error")));
+        json_decref(rep);
+        ctl_close(c);
+        return 1;
+    }
+    json_decref(rep);
+    fprintf(stderr, "tend down: stopping the running tend (pid %d)\n", (int)pid);
+    /* The connection ends when everything has stopped. */
+    for (;;) {
+        json_t *v = NULL;
+        r = ctl_recv(c, -1, &v);
+        if (r < 0)
+            break;
+        json_decref(v);
+    }
+    ctl_close(c);
+    for (int i = 0; i < 3000 && !pid_ended(pid); i++) /* 30 s for its last cleanup */
+        usleep(10000);
+    if (!pid_ended(pid)) {
+        fprintf(stderr, "tend down: the running tend (pid %d) has not exited\n", (int)pid);
+        return 1;
+    }
+    return 0;
+}
 
 typedef struct DownRun {
     bool done;
@@ -97,6 +156,17 @@ int cmd_down(ConfigOptions *o, int argc, char **argv)
     diag_free(&d);
     if (r < 0)
         return r == -EINVAL || r == -ENOENT ? 2 : 1;
+    if (stop_supervisor(p) != 0) {
+        project_free(p);
+        return 1;
+    }
+    bool any_docker = false;
+    for (size_t i = 0; i < p->n_services; i++)
+        any_docker |= p->services[i]->runtime == RUNTIME_DOCKER;
+    if (!any_docker && !orphans) {
+        project_free(p); /* host processes only: nothing in the engine */
+        return 0;
+    }
 
     uv_loop_t loop;
     uv_loop_init(&loop);

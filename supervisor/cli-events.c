@@ -56,7 +56,7 @@ int cmd_events(ConfigOptions *o, int argc, char **argv)
     };
     bool json = false;
     int c;
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'j':
             json = true;

@@ -1,6 +1,7 @@
 /* tend stop | start | restart [SERVICE...]: act on the project's containers
  * through the engine's labels, whether or not a `tend up` runs. */
 #include "cli.h"
+#include "ctl.h"
 #include "docker.h"
 #include "logmux.h"
 
@@ -33,6 +34,37 @@ static void on_each(void *ud, bool ok, const char *err)
     (void)err;
     r->done = true;
     r->ok = ok;
+}
+
+/* stop/start/restart through the control socket: the supervisor acts (its
+ * own stop order and grace periods; -t is not used), then this waits until
+ * the services have stopped, or have started again. */
+static int via_socket(CtlClient *c, const char *action, const StrVec *names, int timeout)
+{
+    if (timeout >= 0)
+        fprintf(stderr, "tend %s: note: the running tend uses each service's stop_grace_period, not -t\n", action);
+    json_t *req = json_pack("{s:s}", "cmd", action), *rep = NULL;
+    json_t *svcs = json_array();
+    for (size_t i = 0; i < names->n; i++)
+        json_array_append_new(svcs, json_string(names->v[i]));
+    json_object_set_new(req, "services", svcs);
+    int r = ctl_call(c, req, 10000, &rep);
+    json_decref(req);
+    if (r < 0 || !json_is_true(json_object_get(rep, "ok"))) {
+        fprintf(stderr, "tend %s: %s\n", action, r < 0 ? strerror(-r) : json_string_value(json_object_get(rep, "error")));
+        json_decref(rep);
+        return 1;
+    }
+    json_decref(rep);
+    json_t *w = ctl_wait_call(c, action, names, streq(action, "stop") ? "stopped" : "started", 0);
+    if (!w)
+        return streq(action, "stop") ? 0 : 1; /* stopping the last service ends tend: that is fine */
+    const char *res = json_string_value(json_object_get(w, "result"));
+    int status = res && streq(res, "reached") ? 0 : 1;
+    if (status)
+        ctl_wait_explain(action, w);
+    json_decref(w);
+    return status;
 }
 
 static int lifecycle(const char *action, const char *usage, ConfigOptions *o, int argc, char **argv)
@@ -85,6 +117,19 @@ static int lifecycle(const char *action, const char *usage, ConfigOptions *o, in
             project_free(p);
             return 2;
         }
+    }
+    /* A running tend does it itself (host processes too). */
+    CtlClient *cl = NULL;
+    r = ctl_connect_project(p, action, &cl);
+    if (r != 0) {
+        int status = r < 0 ? 1 : via_socket(cl, action, &names, timeout);
+        ctl_close(cl);
+        strvec_free(&names);
+        project_free(p);
+        return status;
+    }
+    for (size_t i = 0; i < names.n; i++) {
+        const Service *s = project_service(p, names.v[i]);
         if (s->runtime == RUNTIME_HOST)
             fprintf(stderr, "tend %s: %s is a host process: it runs only under `tend up`\n", action,
                     s->name);

@@ -197,7 +197,7 @@ int cmd_logs(ConfigOptions *o, int argc, char **argv)
     long tail = -1;
     char since[25] = "";
     int c;
-    while ((c = getopt_long(argc, argv, "+fn:th", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "fn:th", opts, NULL)) != -1) {
         switch (c) {
         case 'f':
             follow = true;

@@ -280,7 +280,7 @@ int cmd_ps(ConfigOptions *o, int argc, char **argv)
     const char *format = "table";
     bool all = false, quiet = false;
     int c;
-    while ((c = getopt_long(argc, argv, "+aqh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "aqh", opts, NULL)) != -1) {
         switch (c) {
         case OPT_FORMAT:
             format = optarg;

@@ -90,7 +90,7 @@ int cmd_wait(ConfigOptions *o, int argc, char **argv)
     int64_t timeout = 0;
     bool json = false;
     int c;
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case OPT_HEALTHY:
             cond = "healthy";

@@ -454,6 +454,10 @@ static int wait_status(Manager *m, const Svc *v, int cond)
         if (cond == COND_STARTED)
             return 1;
         break;
+    case SS_BACKOFF:
+        if (cond == COND_STARTED && v->ever_ran)
+            return 1; /* it started; it is crashing, which ps and logs will tell */
+        break;
     default:
         break;
     }
