@@ -36,7 +36,7 @@ _tend_profiles()
 _tend()
 {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-    local commands="attach config down env events exec help logs ps restart run seed start stop up version wait"
+    local commands="attach config down env events exec help logs ps restart run seed start stop up version wait watch"
     local i w cmd="" cmd_i=0
 
     for ((i = 1; i < COMP_CWORD; i++)); do
@@ -81,7 +81,7 @@ _tend()
     # Options of the command, and what their arguments are.
     local opts="" services=1
     case $cmd in
-    attach) opts="--no-color --timestamps --no-log-prefix --json" ;;
+    attach) opts="-n --tail -t --timestamps --no-color --no-log-prefix --json" ;;
     config) opts="--format --services --profiles --volumes --images --no-interpolate -q --quiet" ;;
     down)
         opts="-v --volumes --remove-orphans -t --timeout --rmi"
@@ -97,14 +97,14 @@ _tend()
         COMPREPLY=($(compgen -W "$commands" -- "$cur"))
         return
         ;;
-    logs) opts="-f --follow --tail --since --timestamps --no-color --no-log-prefix --json" ;;
-    ps) opts="--format -a --all --json" ;;
+    logs) opts="-f --follow -n --tail --since -t --timestamps --no-color --no-log-prefix --json" ;;
+    ps) opts="--format --json -a --all -q --quiet" ;;
     restart | stop) opts="-t --timeout" ;;
     run) opts="--rm --no-deps -e --env --name --entrypoint -u --user -w --workdir --service-ports -T --no-TTY --profile" ;;
     seed) opts="--force" ;;
     start) ;;
-    up) opts="-d --detach --wait --wait-timeout --no-deps --except --abort-on-container-exit --exit-code-from --profile --no-color --timestamps --no-log-prefix --json --remove-orphans --build --watch" ;;
-    wait) opts="--healthy --completed --timeout" ;;
+    up | watch) opts="-d --detach --wait --wait-timeout --no-deps --except --abort-on-container-exit --exit-code-from --profile --no-color --timestamps --no-log-prefix --json --remove-orphans --build --watch" ;;
+    wait) opts="--healthy --completed --started --stopped --timeout --json" ;;
     version)
         return
         ;;
@@ -135,7 +135,7 @@ _tend()
     -w | --workdir)
         [[ $cmd == exec || $cmd == run ]] && return
         ;;
-    -t | --timeout | --wait-timeout | --tail | --since | -e | --env | -u | --user | --name | --entrypoint)
+    -t | --timeout | --wait-timeout | -n | --tail | --since | -e | --env | -u | --user | --name | --entrypoint)
         return
         ;;
     esac

@@ -2,7 +2,7 @@
 # names read from the project (`tend config --services`), honouring the
 # -f, -p, --project-directory and --env-file given on the line.
 
-set -l tend_commands attach config down env events exec help logs ps restart run seed start stop up version wait
+set -l tend_commands attach config down env events exec help logs ps restart run seed start stop up version wait watch
 
 # The global options typed so far, to hand on to `tend config`.
 function __tend_globals
@@ -87,20 +87,23 @@ complete -c tend -n "not __fish_seen_subcommand_from $tend_commands" -a stop -d 
 complete -c tend -n "not __fish_seen_subcommand_from $tend_commands" -a up -d 'Start the stack'
 complete -c tend -n "not __fish_seen_subcommand_from $tend_commands" -a version -d 'Show the version'
 complete -c tend -n "not __fish_seen_subcommand_from $tend_commands" -a wait -d 'Wait until services are ready'
+complete -c tend -n "not __fish_seen_subcommand_from $tend_commands" -a watch -d 'Start the stack and reload on changes'
 
 # every command has --help
 complete -c tend -n "__fish_seen_subcommand_from $tend_commands" -s h -l help -d 'Show help'
 complete -c tend -n "__fish_seen_subcommand_from help" -a "$tend_commands"
 
 # service names as arguments
-complete -c tend -n "__fish_seen_subcommand_from attach config logs ps restart seed start stop up wait" -a '(__tend_services)'
+complete -c tend -n "__fish_seen_subcommand_from attach config logs ps restart seed start stop up wait watch" -a '(__tend_services)'
 complete -c tend -n "__fish_seen_subcommand_from env exec run; and __tend_no_service_yet" -a '(__tend_services)'
 
 # attach
-complete -c tend -n "__fish_seen_subcommand_from attach logs up" -l no-color -d 'No colours'
-complete -c tend -n "__fish_seen_subcommand_from attach logs up" -l timestamps -d 'Show when each line arrived'
-complete -c tend -n "__fish_seen_subcommand_from attach logs up" -l no-log-prefix -d 'No service name before each line'
-complete -c tend -n "__fish_seen_subcommand_from attach events logs ps up" -l json -d 'JSON output'
+complete -c tend -n "__fish_seen_subcommand_from attach logs up watch" -l no-color -d 'No colours'
+complete -c tend -n "__fish_seen_subcommand_from attach logs" -s t -l timestamps -d 'Show when each line arrived'
+complete -c tend -n "__fish_seen_subcommand_from up watch" -l timestamps -d 'Show when each line arrived'
+complete -c tend -n "__fish_seen_subcommand_from attach logs" -s n -l tail -x -d 'Lines of each service'
+complete -c tend -n "__fish_seen_subcommand_from attach logs up watch" -l no-log-prefix -d 'No service name before each line'
+complete -c tend -n "__fish_seen_subcommand_from attach events logs ps up wait watch" -l json -d 'JSON output'
 # config
 complete -c tend -n "__fish_seen_subcommand_from config" -l format -x -a 'yaml json' -d 'Output format'
 complete -c tend -n "__fish_seen_subcommand_from config" -l services -d 'Print the service names'
@@ -111,7 +114,7 @@ complete -c tend -n "__fish_seen_subcommand_from config" -l no-interpolate -d 'L
 complete -c tend -n "__fish_seen_subcommand_from config" -s q -l quiet -d 'Only validate'
 # down
 complete -c tend -n "__fish_seen_subcommand_from down" -s v -l volumes -d 'Also remove named volumes'
-complete -c tend -n "__fish_seen_subcommand_from down up" -l remove-orphans -d 'Remove containers of services no longer in the file'
+complete -c tend -n "__fish_seen_subcommand_from down up watch" -l remove-orphans -d 'Remove containers of services no longer in the file'
 complete -c tend -n "__fish_seen_subcommand_from down restart stop" -s t -l timeout -x -d 'Seconds before a kill'
 complete -c tend -n "__fish_seen_subcommand_from down" -l rmi -x -a 'local all' -d 'Accepted for compatibility'
 # env
@@ -124,30 +127,32 @@ complete -c tend -n "__fish_seen_subcommand_from exec run" -s e -l env -x -d 'Se
 complete -c tend -n "__fish_seen_subcommand_from exec run" -s u -l user -x -d 'Run as user'
 complete -c tend -n "__fish_seen_subcommand_from exec run" -s w -l workdir -x -d 'Run in folder'
 complete -c tend -n "__fish_seen_subcommand_from run" -l rm -d 'Remove the container when it exits'
-complete -c tend -n "__fish_seen_subcommand_from run up" -l no-deps -d 'Do not start dependencies'
+complete -c tend -n "__fish_seen_subcommand_from run up watch" -l no-deps -d 'Do not start dependencies'
 complete -c tend -n "__fish_seen_subcommand_from run" -l name -x -d 'Container name'
 complete -c tend -n "__fish_seen_subcommand_from run" -l entrypoint -x -d 'Replace the entrypoint'
 complete -c tend -n "__fish_seen_subcommand_from run" -l service-ports -d 'Publish the service\'s ports'
-complete -c tend -n "__fish_seen_subcommand_from run up" -l profile -x -a '(__tend_profiles)' -d 'Enable a profile'
+complete -c tend -n "__fish_seen_subcommand_from run up watch" -l profile -x -a '(__tend_profiles)' -d 'Enable a profile'
 # logs
 complete -c tend -n "__fish_seen_subcommand_from logs" -s f -l follow -d 'Follow new lines'
-complete -c tend -n "__fish_seen_subcommand_from logs" -l tail -x -d 'Lines from the end'
 complete -c tend -n "__fish_seen_subcommand_from logs" -l since -x -d 'From this time'
 # ps
 complete -c tend -n "__fish_seen_subcommand_from ps" -l format -x -a 'table json' -d 'Output format'
 complete -c tend -n "__fish_seen_subcommand_from ps" -s a -l all -d 'Also stopped services'
+complete -c tend -n "__fish_seen_subcommand_from ps" -s q -l quiet -d 'Only the service names'
 # seed
 complete -c tend -n "__fish_seen_subcommand_from seed" -l force -d 'Run every step again'
 # up
-complete -c tend -n "__fish_seen_subcommand_from up" -s d -l detach -d 'Run in the background'
-complete -c tend -n "__fish_seen_subcommand_from up" -l wait -d 'With -d: return once ready'
-complete -c tend -n "__fish_seen_subcommand_from up" -l wait-timeout -x -d 'Give up after this long'
-complete -c tend -n "__fish_seen_subcommand_from up" -l except -x -a '(__tend_services)' -d 'Run all but this service'
-complete -c tend -n "__fish_seen_subcommand_from up" -l abort-on-container-exit -d 'Stop everything when any service exits'
-complete -c tend -n "__fish_seen_subcommand_from up" -l exit-code-from -x -a '(__tend_services)' -d 'Exit with this service\'s status'
-complete -c tend -n "__fish_seen_subcommand_from up" -l build -d 'Build images first'
-complete -c tend -n "__fish_seen_subcommand_from up" -l watch -d 'Reload on file changes'
+complete -c tend -n "__fish_seen_subcommand_from up watch" -s d -l detach -d 'Run in the background'
+complete -c tend -n "__fish_seen_subcommand_from up watch" -l wait -d 'With -d: return once ready'
+complete -c tend -n "__fish_seen_subcommand_from up watch" -l wait-timeout -x -d 'Give up after this long'
+complete -c tend -n "__fish_seen_subcommand_from up watch" -l except -x -a '(__tend_services)' -d 'Run all but this service'
+complete -c tend -n "__fish_seen_subcommand_from up watch" -l abort-on-container-exit -d 'Stop everything when any service exits'
+complete -c tend -n "__fish_seen_subcommand_from up watch" -l exit-code-from -x -a '(__tend_services)' -d 'Exit with this service\'s status'
+complete -c tend -n "__fish_seen_subcommand_from up watch" -l build -d 'Build images first'
+complete -c tend -n "__fish_seen_subcommand_from up watch" -l watch -d 'Reload on file changes'
 # wait
 complete -c tend -n "__fish_seen_subcommand_from wait" -l healthy -d 'Wait until ready'
 complete -c tend -n "__fish_seen_subcommand_from wait" -l completed -d 'Wait until completed'
+complete -c tend -n "__fish_seen_subcommand_from wait" -l started -d 'Wait until started'
+complete -c tend -n "__fish_seen_subcommand_from wait" -l stopped -d 'Wait until stopped'
 complete -c tend -n "__fish_seen_subcommand_from wait" -l timeout -x -d 'Give up after this long'
