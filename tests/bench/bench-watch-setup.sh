@@ -60,13 +60,13 @@ raise_limit() {
             "sysctl fs.inotify.max_user_watches=524288"
         exit 77
     fi
-    SAVED_LIMIT=$limit
-    trap restore_limit EXIT
+    SAVED_LIMIT=$limit # the caller's EXIT trap calls restore_limit
     echo $(($1 + used + 100000)) >"$KNOB"
     echo "# $KNOB raised from $limit to $(cat "$KNOB") for the run"
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+    trap restore_limit EXIT
     make_tree || exit 1
     raise_limit $((TOP * SUB + TOP + 1))
     echo "# watch setup: $TREE, $((TOP * SUB + TOP + 1)) folders, built-in ignore rules"
