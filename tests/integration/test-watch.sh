@@ -46,6 +46,10 @@ services:
     x-tend:
       probe:
         http: http://127.0.0.1:$PORT/
+      # The quiet period (100 ms by default), longer here: on a loaded
+      # machine a writer paused for 100 ms would split the burst below.
+      watch:
+        debounce: 300ms
 EOF
 start_tend w watch
 if wait_for 20 out_has w "watching src (restart)"; then ok "tend watch says what it watches"; else notok "tend watch says what it watches"; diag_run w; fi
