@@ -47,6 +47,10 @@ struct Svc {
     int64_t reload_ns;  /* monotonic: when a reload was asked for; 0: none in flight */
     char *reload_what;  /* what changed, for the reload line */
     bool reload_queued; /* another reload arrived while this one was starting */
+    struct SeedRun *seed; /* its x-tend.seed steps, running after its first readiness */
+    bool seeding;       /* ready, but dependents wait for the seeds */
+    bool seed_failed;
+    char *seed_ctr;     /* the container name the seed run execs in */
 };
 
 typedef struct Event {

@@ -8,6 +8,7 @@
 
 #include "docker.h"
 #include "graph.h"
+#include "seed.h"
 #include "select.h"
 #include "host.h"
 #include "probe.h"
@@ -139,6 +140,12 @@ static int dep_status(Manager *m, const Dependency *d, char **why)
     case SS_UNHEALTHY:
         return d->condition == DEP_STARTED ? 1 : 0;
     case SS_READY:
+        if (dv->seed_failed && d->condition != DEP_STARTED) {
+            *why = xasprintf("dependency %s could not be seeded: %s", name, dv->reason ? dv->reason : "?");
+            return -1;
+        }
+        if (dv->seeding && d->condition != DEP_STARTED)
+            return 0;
         return d->condition == DEP_COMPLETED ? 0 : 1;
     default:
         return 0;
@@ -566,6 +573,50 @@ static void perform(Manager *m, Svc *v, ServiceAction a, ServiceState from, cons
     }
 }
 
+/* ---- seeds ---- */
+
+static const char *seed_ip_of(void *ud, const Service *store)
+{
+    Manager *m = ud;
+    Svc *w = &m->svcs[store->index];
+    return w->ctr ? docker_ip(w->ctr) : NULL;
+}
+
+static void on_seed_done(void *ud, bool ok, const char *err)
+{
+    Svc *v = ud;
+    Manager *m = v->m;
+    v->seed = NULL;
+    v->seeding = false;
+    if (!ok) {
+        v->seed_failed = true;
+        set_reason(v, err ? err : "a seed step failed");
+        m->any_failed = true;
+        mgr_say(m, v, "%s", v->reason);
+        recheck_dependents(m, v);
+        mgr_begin_shutdown(m, "a seed failed; the data is as it was before that step");
+    } else {
+        recheck_dependents(m, v);
+    }
+    mgr_drain(m);
+}
+
+/* A service's x-tend.seed steps run once it is first ready; what depends on
+ * it being healthy waits until they are done. */
+static void start_seed(Manager *m, Svc *v)
+{
+    SeedTarget t = {0};
+    seed_target_init(&t, m->p, v->def, seed_ip_of, m);
+    if (v->def->runtime == RUNTIME_DOCKER && m->dock) {
+        free(v->seed_ctr);
+        v->seed_ctr = docker_container_name(m->p, v->def);
+        t.engine = docker_engine(m->dock);
+        t.container = v->seed_ctr;
+    }
+    v->seeding = true;
+    v->seed = seed_run(m->loop, m->p, v->def, &t, false, m->mux, on_seed_done, v);
+}
+
 static void process(Manager *m, Event *ev)
 {
     Svc *v = ev->v;
@@ -584,6 +635,11 @@ static void process(Manager *m, Event *ev)
         v->stop_requested = true;
     Transition t = service_decide(from, ev->e, &c);
     set_state(m, v, t.next, ev->e, ev->reason);
+    if (v->seed && t.next != SS_READY) {
+        seed_cancel(v->seed); /* stopped or failed while seeding: its open transaction is rolled back */
+        v->seed = NULL;
+        v->seeding = false;
+    }
     perform(m, v, t.action, from, ev->reason);
 
     if (t.next == SS_READY && from != SS_READY) {
@@ -598,6 +654,8 @@ static void process(Manager *m, Event *ev)
         }
         if (v->was_ready)
             cascade_restart(m, v);
+        else if (v->def->n_seeds > 0 && !(m->o.run_service && streq(m->o.run_service, v->def->name)))
+            start_seed(m, v);
         v->was_ready = true;
     }
     if (t.next == SS_WAITING && from != SS_WAITING) {
@@ -762,7 +820,7 @@ static void check_progress(Manager *m)
         if (!v->selected)
             continue;
         bool completed = v->state == SS_EXITED && v->exit_status == 0 && v->term_signal == 0 && v->ever_ran;
-        if (v->state != SS_READY && !completed)
+        if ((v->state != SS_READY || v->seeding) && !completed)
             all_ready = false;
         if (!mgr_is_done(v))
             all_done = false;
@@ -989,6 +1047,9 @@ void manager_free(Manager *m)
         uv_close((uv_handle_t *)&v->kill_timer, on_close_noop);
         free(v->reason);
         free(v->reload_what);
+        if (v->seed)
+            seed_cancel(v->seed);
+        free(v->seed_ctr);
         mgr_free_env(v->env);
     }
     uv_close((uv_handle_t *)&m->sigint, on_close_noop);
