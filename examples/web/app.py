@@ -33,14 +33,36 @@ queue = Queue("default", connection=rq_redis)
 r = redis.Redis.from_url(REDIS_URL, decode_responses=True)
 
 
+_conn = None
+
+
 def query(sql, args=()):
-    conn = psycopg2.connect(DATABASE_URL, connect_timeout=5)
+    """Rows of one query, on this worker's connection (opened again when the
+    server went away)."""
+    global _conn
+    for attempt in (1, 2):
+        if _conn is None or _conn.closed:
+            _conn = psycopg2.connect(DATABASE_URL, connect_timeout=5)
+            _conn.autocommit = True
+        try:
+            with _conn.cursor() as cur:
+                cur.execute(sql, args)
+                return cur.fetchall()
+        except psycopg2.OperationalError:
+            _conn.close()
+            _conn = None
+            if attempt == 2:
+                raise
+
+
+def warm():
+    """Opens the connections before the first request (gunicorn.conf.py)."""
     try:
-        with conn, conn.cursor() as cur:
-            cur.execute(sql, args)
-            return cur.fetchall()
-    finally:
-        conn.close()
+        query("SELECT 1")
+        r.ping()
+        rq_redis.ping()
+    except Exception as e:  # the first request will tell
+        print("web: warming up: %s" % e, flush=True)
 
 
 def state():
