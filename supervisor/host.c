@@ -281,6 +281,9 @@ int host_start(uv_loop_t *loop, const Service *s, const char *project_dir, LogMu
     }
 
     host_env(s, &env);
+    /* The shell's idea of the folder follows the service, not tend. */
+    if (cwd && !env_get(&s->environment, "PWD"))
+        env_set(&env, "PWD", cwd);
     r = host_find_command(argv.v[0], env_get(&env, "PATH"), cwd, &err);
     if (r < 0)
         goto out;
