@@ -197,37 +197,60 @@ metrics
 
 # ---- 4. an edit of the web app is served within a second ----
 
-py_check "$BASE" "$PROJ/examples/web/app.py" "$T/metrics" <<'EOF'
-import json, re, time, urllib.request
+# Three saves, each timed until the new text comes back through Caddy. The
+# bar is the median under a second; on a machine that is overloaded (a load
+# average above 2 per core, e.g. other builds and tests) the times are
+# printed and the bar is skipped, since they measure the machine then.
+rm -f "$T/reload-skip"
+py_check "$BASE" "$PROJ/examples/web/app.py" "$T/metrics" "$T/reload-skip" <<'EOF'
+import os, time, urllib.request
 base, src = sys.argv[1], sys.argv[2]
-new = "Reloaded %d" % time.time_ns()
-text = open(src).read()
-edited = re.sub(r'^MESSAGE = ".*"$', 'MESSAGE = "%s"' % new, text, count=1, flags=re.M)
-if not check(edited != text, "the test found the MESSAGE line to edit"):
-    sys.exit(0)
-time.sleep(0.3)  # the watch is in place well before the edit
-t0 = time.monotonic()
-with open(src, "w") as f:  # an editor's save in place
-    f.write(edited)
-seen, errors, last = None, 0, None
-while time.monotonic() - t0 < 10:
-    try:
-        with urllib.request.urlopen(base + "/api", timeout=5) as r:
-            last = json.load(r).get("message")
-        if last == new:
-            seen = (time.monotonic() - t0) * 1000
-            break
-    except Exception as e:
-        errors += 1
-        last = repr(e)
-    time.sleep(0.01)
+def save_and_wait(new):
+    text = open(src).read()
+    edited = re.sub(r'^MESSAGE = ".*"$', 'MESSAGE = "%s"' % new, text, count=1, flags=re.M)
+    if edited == text:
+        return None, 0, "no MESSAGE line in app.py"
+    t0 = time.monotonic()
+    with open(src, "w") as f:  # an editor's save in place
+        f.write(edited)
+    errors, last = 0, None
+    while time.monotonic() - t0 < 15:
+        try:
+            with urllib.request.urlopen(base + "/api", timeout=5) as r:
+                last = json.load(r).get("message")
+            if last == new:
+                return (time.monotonic() - t0) * 1000, errors, last
+        except Exception as e:
+            errors += 1
+            last = repr(e)
+        time.sleep(0.01)
+    return None, errors, last
+times, errors, last = [], 0, None
+load = os.getloadavg()[0]
+for k in range(3):
+    time.sleep(0.5)  # settled after the previous reload
+    ms, err, last = save_and_wait("Reloaded %d-%d" % (k, time.time_ns()))
+    errors += err
+    if ms is None:
+        break
+    times.append(ms)
+load = max(load, os.getloadavg()[0])
+cores = os.cpu_count() or 1
 with open(sys.argv[3], "a") as f:
-    f.write("reload latency (save -> new response through Caddy): %s, %d failed requests meanwhile\n"
-            % ("%.0f ms" % seen if seen is not None else "not seen within 10 s", errors))
-check(seen is not None, "the edited web app is served after the save", last)
-check(seen is not None and seen < 1000, "... within a second", "%s ms" % seen)
-check(errors == 0, "no request failed during the reload", "%d failed, last: %s" % (errors, last))
+    f.write("reload latency (save -> new response through Caddy): %s ms; %d failed requests meanwhile; "
+            "load average %.1f on %d cores\n" % (", ".join("%.0f" % t for t in times) or "-", errors, load, cores))
+check(len(times) == 3, "each of three edits of the web app is served after its save", last)
+median = sorted(times)[1] if len(times) == 3 else None
+if load > 2 * cores:
+    with open(sys.argv[4], "w") as f:
+        f.write("machine overloaded (load average %.1f on %d cores): median %s ms\n"
+                % (load, cores, "%.0f" % median if median is not None else "-"))
+else:
+    check(median is not None and median < 1000, "... within a second (median of three)",
+          "times %s ms" % [round(t) for t in times])
+check(errors == 0, "no request failed during the reloads", "%d failed, last: %s" % (errors, last))
 EOF
+if [ -s "$T/reload-skip" ]; then skip "... within a second (median of three)" "$(cat "$T/reload-skip")"; fi
 metrics
 
 # The state before the restart, to compare with after it.
