@@ -30,8 +30,7 @@ typedef enum SeedStoreKind {
     _SEED_STORE_MAX,
 } SeedStoreKind;
 
-/* How to reach a Postgres or Redis service. Strings are borrowed and must
- * outlive the run. */
+/* How to reach a Postgres or Redis service. seed_run copies the strings. */
 typedef struct SeedStore {
     const Service *service; /* NULL: there is none */
     const char *host;       /* an address or a name; NULL: 127.0.0.1 */
