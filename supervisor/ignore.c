@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <stdint.h>
 #include <unistd.h>
 
 #define GITIGNORE_MAX ((size_t)1 << 20) /* a larger .gitignore is not read */
@@ -441,53 +442,89 @@ static void load_parents(Ignore *ig)
     strvec_free(&dirs);
 }
 
-/* Reads dir's .gitignore, then goes into each subfolder not ignored by now.
- * path is a buffer of PATH_MAX holding dir, len its length. */
-static void load_walk(Ignore *ig, int dirfd, char *path, size_t len)
+struct dent64 {
+    uint64_t d_ino;
+    int64_t d_off;
+    unsigned short d_reclen;
+    unsigned char d_type;
+    char d_name[];
+};
+
+/* A walk loading .gitignore files: the path being walked, a getdents
+ * buffer, and a stack of subfolder names still to visit (NUL-separated). */
+typedef struct LoadWalk {
+    Ignore *ig;
+    char *dents;
+    char *names;
+    size_t names_len, names_cap;
+    char path[PATH_MAX];
+} LoadWalk;
+
+#define LOAD_DENTS_SIZE ((size_t)32 << 10)
+
+/* Reads the folder open at fd (closed here; path[0..len) is its path): its
+ * .gitignore first, then each subfolder not ignored by now. getdents64
+ * directly: no stat, no allocation per entry. */
+static void load_walk(LoadWalk *k, int fd, size_t len)
 {
-    DIR *d = fdopendir(dirfd);
-    if (!d) {
-        close(dirfd);
-        return;
-    }
-    StrVec subdirs = {0};
+    size_t mark = k->names_len;
     bool has_gitignore = false;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        const char *n = e->d_name;
-        if (n[0] == '.' && (n[1] == '\0' || (n[1] == '.' && n[2] == '\0')))
-            continue;
-        unsigned char type = e->d_type;
-        if (type == DT_UNKNOWN) {
-            struct stat st;
-            if (fstatat(dirfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    for (;;) {
+        long n = syscall(SYS_getdents64, fd, k->dents, LOAD_DENTS_SIZE);
+        if (n <= 0)
+            break;
+        for (long off = 0; off < n;) {
+            struct dent64 *e = (struct dent64 *)(k->dents + off);
+            off += e->d_reclen;
+            const char *name = e->d_name;
+            if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
                 continue;
-            type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+            unsigned char type = e->d_type;
+            if (type == DT_UNKNOWN) {
+                struct stat st;
+                if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                    continue;
+                type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+            }
+            if (type == DT_REG && streq(name, ".gitignore")) {
+                has_gitignore = true;
+            } else if (type == DT_DIR) {
+                size_t nl = strlen(name);
+                if (k->names_len + nl + 1 > k->names_cap) {
+                    k->names_cap = (k->names_len + nl + 1) * 2 + 4096;
+                    k->names = xrealloc(k->names, k->names_cap);
+                }
+                memcpy(k->names + k->names_len, name, nl + 1);
+                k->names_len += nl + 1;
+            }
         }
-        if (type == DT_DIR)
-            strvec_push(&subdirs, n);
-        else if (type == DT_REG && streq(n, ".gitignore"))
-            has_gitignore = true;
     }
-    if (has_gitignore) {
-        _cleanup_free_ char *f = path_join(path, ".gitignore");
-        load_file(ig, f, path);
+    if (has_gitignore && len + sizeof "/.gitignore" <= PATH_MAX) {
+        memcpy(k->path + len, "/.gitignore", sizeof "/.gitignore");
+        k->path[len] = '\0';
+        char *base = xstrdup(len ? k->path : "/");
+        k->path[len] = '/';
+        load_file(k->ig, k->path, base);
+        free(base);
+        k->path[len] = '\0';
     }
-    for (size_t i = 0; i < subdirs.n; i++) {
-        size_t nl = strlen(subdirs.v[i]);
-        if (len + 1 + nl + 1 > PATH_MAX)
+    for (size_t o = mark; o < k->names_len;) {
+        const char *name = k->names + o;
+        size_t nl = strlen(name);
+        o += nl + 1;
+        if (len + 1 + nl >= PATH_MAX)
             continue;
-        path[len] = '/';
-        memcpy(path + len + 1, subdirs.v[i], nl + 1);
-        if (!ignore_match_entry(ig, path, true)) {
-            int fd = openat(dirfd, subdirs.v[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-            if (fd >= 0)
-                load_walk(ig, fd, path, len + 1 + nl);
+        k->path[len] = '/';
+        memcpy(k->path + len + 1, name, nl + 1);
+        if (!ignore_match_entry(k->ig, k->path, true)) {
+            int cfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (cfd >= 0)
+                load_walk(k, cfd, len + 1 + nl);
         }
-        path[len] = '\0';
+        k->path[len] = '\0';
     }
-    strvec_free(&subdirs);
-    closedir(d);
+    k->names_len = mark;
+    close(fd);
 }
 
 void ignore_load_gitignores(Ignore *ig)
@@ -496,12 +533,18 @@ void ignore_load_gitignores(Ignore *ig)
     int fd = open(ig->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return;
-    char *path = xmalloc(PATH_MAX);
-    size_t len = ig->root_len == 1 ? 0 : ig->root_len;
-    memcpy(path, ig->root, len);
-    path[len] = '\0'; /* for the filesystem root, "" (children as "/x") */
-    load_walk(ig, fd, path, len);
-    free(path);
+    LoadWalk *k = xmalloc(sizeof *k);
+    k->ig = ig;
+    k->dents = xmalloc(LOAD_DENTS_SIZE);
+    k->names = NULL;
+    k->names_len = k->names_cap = 0;
+    size_t len = ig->root_len == 1 ? 0 : ig->root_len; /* "/": children as "/x" */
+    memcpy(k->path, ig->root, len);
+    k->path[len] = '\0';
+    load_walk(k, fd, len);
+    free(k->dents);
+    free(k->names);
+    free(k);
 }
 
 /* A .dockerignore's patterns: relative to the context and always anchored

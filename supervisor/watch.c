@@ -34,6 +34,7 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 /* IN_MODIFY too: a program that writes a file and keeps it open (or an
@@ -47,6 +48,12 @@
 #define READ_BUF_SIZE ((size_t)64 << 10)
 #define DENTS_SIZE ((size_t)32 << 10)
 #define SUGGESTED_WATCHES 524288L
+
+/* Filesystems whose folders count their subfolders in st_nlink (2 + one
+ * per subfolder), so that a folder with a link count of 2 has none. */
+#define FS_EXT234 0xEF53
+#define FS_XFS 0x58465342
+#define FS_TMPFS 0x01021994
 
 typedef struct Dir Dir;
 struct Dir {
@@ -344,6 +351,12 @@ typedef struct Walk {
     const Ignore *ig;  /* prunes (entry level), unless all_trees */
     bool all_trees;    /* prune what no tree wants (scans of new folders) */
     bool report;       /* report every entry found as WCH_CREATED */
+    /* Folders only (no report) on a filesystem whose link counts count
+     * subfolders: a folder with st_nlink 2 (on the root's device) is
+     * watched without being opened and read. Saves 4 of 5 system calls
+     * for the leaves, which are most folders of a tree. */
+    bool leaf_skip;
+    dev_t dev;
     unsigned id;
     size_t count;      /* folders reached */
     int err;           /* -ENOSPC or -ENOMEM: the walk stopped */
@@ -481,6 +494,16 @@ static void walk_dir(Walk *k, int fd, size_t len, Dir *d)
             }
             go = r == 0 || r == 1;
         }
+        if (go && k->leaf_skip) {
+            /* After the watch is in place: a subfolder made from now on
+             * is an event. */
+            struct stat st;
+            if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_nlink == 2 &&
+                st.st_dev == k->dev) {
+                k->count++;
+                go = false;
+            }
+        }
         if (go) {
             k->count++;
             int cfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -516,6 +539,13 @@ static int walk_root(Walk *k, const char *root)
     int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return k->w ? 0 : -errno; /* watched, unreadable: nothing below */
+    struct statfs sfs;
+    struct stat st;
+    if (!k->report && fstatfs(fd, &sfs) == 0 && fstat(fd, &st) == 0 &&
+        (sfs.f_type == FS_EXT234 || sfs.f_type == FS_XFS || sfs.f_type == FS_TMPFS)) {
+        k->leaf_skip = true;
+        k->dev = st.st_dev;
+    }
     walk_dir(k, fd, len == 1 ? 0 : len, d);
     return k->err;
 }
