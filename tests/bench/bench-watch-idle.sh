@@ -52,7 +52,9 @@ echo "RSS        $(awk '$1 == "VmRSS:" { print $2 " kB" }' /proc/"$PID"/status)"
 if command -v perf >/dev/null 2>&1; then
     p=$(perf stat -x, -e context-switches,task-clock -p "$PID" -- sleep "$IDLE_S" 2>&1 |
         awk -F, '$3 == "context-switches" { cs = $1 } $3 == "task-clock" { tc = $1 }
-                 END { if (cs != "") printf "%s context switches, %s ms task-clock", cs, tc }')
+                 END { if (cs == "<not counted>" && tc == "<not counted>")
+                           print "0 context switches, 0 ms task-clock (never scheduled)"
+                       else if (cs != "") printf "%s context switches, %s ms task-clock\n", cs, tc }')
     [ -n "$p" ] && echo "perf       $p over another ${IDLE_S} s"
 fi
 echo "# peer: none shown; no tool here watches a tree recursively (docker-compose on" \
