@@ -1,11 +1,11 @@
 #!/bin/sh
-# `tend seed` against a stack in containers (images made locally by
-# scripts/make-images): Postgres with its data in a named volume, Redis with
-# no persistence, and an app whose exec step runs inside its container.
-# Proves that:
-#   1. the stores are reached on their container addresses and the exec
-#      step runs in the app's container, its record kept in the app's
-#      Postgres dependency;
+# Seeding a stack in containers (images made locally by scripts/make-images):
+# Postgres with its data in a named volume, Redis with no persistence, and
+# an app whose exec step runs inside its container. Proves that:
+#   1. `tend up` seeds each service once it is ready, the stores reached on
+#      their container addresses and the exec step run in the app's
+#      container, its record kept in the app's Postgres dependency; a
+#      `tend seed` after it has nothing to do, `--force` reruns everything;
 #   2. after `tend down` and `up` again the Postgres records survive with the
 #      volume (nothing reruns there) while Redis, whose data died with its
 #      container, is seeded again;
@@ -115,21 +115,31 @@ ip_of() { docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{
 sql() { "$PGBIN/psql" -h "$(ip_of pg)" -U postgres -d postgres -AtX -c "$1" 2>&1; }
 rcli() { redis-cli -h "$(ip_of cache)" "$@" 2>&1; }
 
-# ---- 1. seeding a stack in containers ----
+# The lines of the running tend (JSON) that hold TEXT.
+up_has() { grep -F -- "$1" "$T/$P.out" | grep -q '"service"'; }
+
+# ---- 1. up seeds a stack in containers; tend seed then has nothing to do ----
 
 up "first up"
-seed first
-if [ $RC = 0 ]; then ok "tend seed succeeds against containers"; else notok "tend seed succeeds against containers" "$(cat "$T/first.out")"; fi
-check "the SQL file ran on the Postgres container" [ "$(sql 'select count(*) from items')" = 2 ]
-check "the Redis file ran on the Redis container" [ "$(rcli GET seeded)" = 1 ]
+check "up ran the SQL step on the Postgres container" up_has "seed pg: sql seeds/schema.sql: applied"
+check "up ran the Redis step on the Redis container" up_has "seed cache: redis seeds/cache.redis: applied"
+check "up ran the exec step" up_has "migrating in "
+check "the SQL rows are there" [ "$(sql 'select count(*) from items')" = 2 ]
+check "the Redis key is there" [ "$(rcli GET seeded)" = 1 ]
 check "the exec step ran inside the app's container" \
     [ "$(docker exec "$P-app-1" cat /tmp/migrations 2>&1)" = migrated ]
-check "the exec step's output is shown under the app" grep -qE '^app +\| migrating in ' "$T/first.out"
 check "the exec step is recorded in the app's Postgres dependency" \
     [ "$(sql "select count(*) from tend_seed where step like 'app: exec %'")" = 1 ]
-seed second
-check "a second tend seed runs nothing" has second "seeds: 0 ran, 3 up to date"
+seed first
+if [ $RC = 0 ]; then ok "tend seed succeeds against containers"; else notok "tend seed succeeds against containers" "$(cat "$T/first.out")"; fi
+check "tend seed after up runs nothing" has first "seeds: 0 ran, 3 up to date"
 check "the exec step did not run again" [ "$(docker exec "$P-app-1" cat /tmp/migrations 2>&1)" = migrated ]
+seed forced --force
+check "tend seed --force runs every step in the containers" has forced "seeds: 3 ran, 0 up to date"
+check "the exec step's output is shown under the app" grep -qE '^app +\| migrating in ' "$T/forced.out"
+check "--force ran the exec step in the container again" \
+    [ "$(docker exec "$P-app-1" cat /tmp/migrations 2>&1 | wc -l)" = 2 ]
+check "--force ran the Redis step again" [ "$(rcli GET seeded)" = 2 ]
 
 # ---- 2. down and up: the records live and die with the data ----
 
@@ -137,15 +147,16 @@ stop_up
 "$TEND" -p "$P" -f "$T/$P.yaml" down >"$T/down.out" 2>&1
 check "tend down succeeds" [ $? = 0 ]
 up "after down"
-seed again
-check "tend seed after down and up succeeds" [ $RC = 0 ]
-check "the Postgres steps are up to date: their record lives in the volume" \
-    has again "seed pg: sql seeds/schema.sql: up to date"
-check "the exec step recorded in Postgres is up to date" grep -qE 'seed app: exec .*: up to date$' "$T/again.out"
-check "the exec step recorded in Postgres does not run again (no file in the new container)" \
+check "the Postgres step is up to date: its record lives in the volume" \
+    up_has "seed pg: sql seeds/schema.sql: up to date"
+check "the exec step recorded in Postgres is up to date" grep -qE 'seed app: exec .*: up to date' "$T/$P.out"
+check "the exec step did not run in the new container" \
     [ "$(docker exec "$P-app-1" cat /tmp/migrations 2>/dev/null)" = "" ]
-check "Redis, whose data went with its container, is seeded again" [ "$(rcli GET seeded)" = 1 ]
-check "one step ran, two were up to date" has again "seeds: 1 ran, 2 up to date"
+check "Redis, whose data went with its container, is seeded again" \
+    up_has "seed cache: redis seeds/cache.redis: applied"
+check "the Redis key is back" [ "$(rcli GET seeded)" = 1 ]
+seed again
+check "tend seed after down and up runs nothing" has again "seeds: 0 ran, 3 up to date"
 
 # ---- 3. down -v: everything again ----
 
@@ -153,8 +164,9 @@ stop_up
 "$TEND" -p "$P" -f "$T/$P.yaml" down -v >"$T/downv.out" 2>&1
 check "tend down -v succeeds" [ $? = 0 ]
 up "after down -v"
-seed fresh
-check "after down -v every step runs again" has fresh "seeds: 3 ran, 0 up to date"
+check "after down -v the SQL step runs again" up_has "seed pg: sql seeds/schema.sql: applied"
+check "after down -v the exec step runs again" \
+    [ "$(docker exec "$P-app-1" cat /tmp/migrations 2>&1)" = migrated ]
 check "the rows are back" [ "$(sql 'select count(*) from items')" = 2 ]
 stop_up
 
