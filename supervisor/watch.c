@@ -562,7 +562,9 @@ static void scan_new_dir(Watcher *w, Dir *parent, const char *name, const char *
     memcpy(k.path, path, len + 1);
     Dir *d = NULL;
     int r = watch_dir(&k, path, parent, name, &d);
-    if (r == 0 || r == 1) {
+    /* Only a new watch: a folder watched already (found by the scan of its
+     * parent, made an instant before) has been read, or will send events. */
+    if (r == 1) {
         int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd >= 0)
             walk_dir(&k, fd, len, d);
