@@ -12,7 +12,9 @@
 #   5. a Redis file with a refused command reports FILE:LINE and applies
 #      nothing;
 #   6. --force runs every step again;
-#   7. a store that cannot be reached fails at once with its address.
+#   7. a store that cannot be reached fails at once with its address;
+#   8. a failing seed during `tend up` stops it with FILE:LINE, and the
+#      service that depends on the seeded one never starts.
 # TAP output. Usage: test-seed.sh TEND_BINARY
 . "$(dirname "$0")/lib.sh" "$@"
 
@@ -261,5 +263,32 @@ else
     notok "the failure names the store's address" "$(cat "$T/nowhere.out")"
 fi
 check "a refused connection fails at once (${took} ms)" [ "$took" -lt 3000 ]
+
+# ---- 8. a failing seed stops `tend up` ----
+
+cat >"$T/upfail.yaml" <<EOF
+services:
+  db:
+    command: ["sh", "-c", "sleep 1000", "$T-db"]
+    x-tend:
+      probe:
+        postgres: {host: 127.0.0.1, port: $PGPORT, user: postgres, dbname: postgres}
+      seed:
+        - sql: seeds/bad-pos.sql
+  after:
+    command: ["sh", "-c", "echo after-started; sleep 1000", "$T-after"]
+    depends_on:
+      db: {condition: service_healthy}
+EOF
+start_tend upfail up
+if wait_tend 30; then ok "tend up ends when a seed fails"; else notok "tend up ends when a seed fails" "$(cat "$T/upfail.out" "$T/upfail.err")"; fi
+check "tend up exits non-zero (exit $TEND_RC)" [ "${TEND_RC:-0}" != 0 ]
+if out_has upfail "seeds/bad-pos.sql:6: ERROR: column \"no_such_column\" does not exist"; then
+    ok "tend up reports the failing seed's FILE:LINE and message"
+else
+    notok "tend up reports the failing seed's FILE:LINE and message" "$(cat "$T/upfail.out" "$T/upfail.err")"
+fi
+check "the dependent never started" eval '! out_has upfail after-started'
+check "the failing seed left no rows" [ "$(sql 'select count(*) from items where id >= 10')" = 0 ]
 
 finish
