@@ -87,7 +87,8 @@ int cmd_events(ConfigOptions *o, int argc, char **argv)
         r = ctl_call(cl, req, 10000, &rep);
         json_decref(req);
         if (r < 0 || !json_is_true(json_object_get(rep, "ok"))) {
-            fprintf(stderr, "tend events: %s\n", r < 0 ? strerror(-r) : json_string_value(json_object_get(rep, "error")));
+            fprintf(stderr, "tend events: %s\n",
+                    r < 0 ? strerror(-r) : json_string_value(json_object_get(rep, "error")));
         } else {
             status = 0;
             for (;;) {

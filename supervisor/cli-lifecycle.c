@@ -51,7 +51,8 @@ static int via_socket(CtlClient *c, const char *action, const StrVec *names, int
     int r = ctl_call(c, req, 10000, &rep);
     json_decref(req);
     if (r < 0 || !json_is_true(json_object_get(rep, "ok"))) {
-        fprintf(stderr, "tend %s: %s\n", action, r < 0 ? strerror(-r) : json_string_value(json_object_get(rep, "error")));
+        fprintf(stderr, "tend %s: %s\n", action,
+                r < 0 ? strerror(-r) : json_string_value(json_object_get(rep, "error")));
         json_decref(rep);
         return 1;
     }

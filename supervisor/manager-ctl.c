@@ -1052,7 +1052,8 @@ void mgr_ctl_start(Manager *m)
     uv_timer_init(m->loop, &c->eval_timer);
     c->eval_timer.data = c;
     c->handles++;
-    int r = ctl_listen(c);
+    /* A one-off `tend run` is not the project's supervisor: no socket. */
+    int r = m->o.run_service ? 0 : ctl_listen(c);
     if (r < 0 && r != -EADDRINUSE) {
         _cleanup_free_ char *path = ctl_socket_path(m->p);
         mgr_say(m, NULL, "warning: no control socket at %s: %s (tend ps/logs/wait will not see this run)", path,
