@@ -203,9 +203,10 @@ metrics
 # ---- 4. an edit of the web app is served within a second ----
 
 # Three saves, each timed until the new text comes back through Caddy. The
-# bar is the median under a second; on a machine that is overloaded (a load
-# average above 2 per core, e.g. other builds and tests) the times are
-# printed and the bar is skipped, since they measure the machine then.
+# bar is the median under a second; when it is missed on a machine that is
+# overloaded (a load average above 2 per core, e.g. other builds and tests)
+# the times are printed and the bar is skipped, since they measure the
+# machine then.
 rm -f "$T/reload-skip"
 py_check "$BASE" "$PROJ/examples/web/app.py" "$T/metrics" "$T/reload-skip" <<'EOF'
 import os, time, urllib.request
@@ -246,7 +247,7 @@ with open(sys.argv[3], "a") as f:
             "load average %.1f on %d cores\n" % (", ".join("%.0f" % t for t in times) or "-", errors, load, cores))
 check(len(times) == 3, "each of three edits of the web app is served after its save", last)
 median = sorted(times)[1] if len(times) == 3 else None
-if load > 2 * cores:
+if load > 2 * cores and not (median is not None and median < 1000):
     with open(sys.argv[4], "w") as f:
         f.write("machine overloaded (load average %.1f on %d cores): median %s ms\n"
                 % (load, cores, "%.0f" % median if median is not None else "-"))
