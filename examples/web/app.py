@@ -12,7 +12,6 @@ Edit MESSAGE and save: tend sends gunicorn SIGHUP and the new text is served
 within a second.
 """
 import html
-import json
 import os
 
 import psycopg2
