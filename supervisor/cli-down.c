@@ -111,7 +111,7 @@ int cmd_down(ConfigOptions *o, int argc, char **argv)
     bool volumes = false, orphans = false;
     int timeout = -1;
     int c;
-    while ((c = getopt_long(argc, argv, "+vt:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "vt:h", opts, NULL)) != -1) {
         switch (c) {
         case 'v':
             volumes = true;

@@ -76,7 +76,7 @@ static int lifecycle(const char *action, const char *usage, ConfigOptions *o, in
         {0},
     };
     int timeout = -1, c;
-    while ((c = getopt_long(argc, argv, "+t:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
         switch (c) {
         case 't': {
             char *end;

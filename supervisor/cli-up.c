@@ -280,7 +280,7 @@ int cmd_up(ConfigOptions *o, int argc, char **argv)
     const char *nc = getenv("NO_COLOR");
     bool color = isatty(STDOUT_FILENO) && !(nc && *nc);
     int c;
-    while ((c = getopt_long(argc, argv, "+dh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "dh", opts, NULL)) != -1) {
         switch (c) {
         case OPT_WAIT_TIMEOUT:
             if (parse_seconds(optarg, &mo.wait_timeout) < 0) {

@@ -86,7 +86,7 @@ static int cmd_config(ConfigOptions *o, int argc, char **argv)
     int list = 0;
     bool quiet = false;
     int c;
-    while ((c = getopt_long(argc, argv, "+qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
         switch (c) {
         case OPT_FORMAT:
             format = optarg;

@@ -122,6 +122,13 @@ run "$TEND" -f "$T/nope.yaml" config
 expect_rc "a missing -f file exits 2" 2
 expect_in "a missing -f file is named" "$err" "$T/nope.yaml: no such file"
 
+# Options may follow service names, as with docker compose.
+mkdir -p "$T/order" && printf 'services:\n  a:\n    command: sleep 100\n  b:\n    command: echo from-b\n    depends_on: [a]\n' >"$T/order/compose.yaml"
+run "$TEND" -f "$T/order/compose.yaml" up b --no-deps --no-color
+expect_rc "up SERVICE --no-deps: options after service names are read" 0
+expect_in "up SERVICE --no-deps runs only SERVICE" "$out" "from-b"
+case $out in *"a | started"*) notok "up SERVICE --no-deps does not start the dependency" "$out" ;; *) ok "up SERVICE --no-deps does not start the dependency" ;; esac
+
 cd "$T" || exit 1
 mkdir empty && cd empty || exit 1
 run "$TEND" config
