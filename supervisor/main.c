@@ -242,7 +242,9 @@ static void main_usage(FILE *f)
     fputs(main_usage_head, f);
     for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fputs("\nExit status: 0 success, 1 runtime failure, 2 usage or services-file error.\n"
+    fputs("\nExit status: 0 success, 1 runtime failure, 2 usage or services-file error,\n"
+          "124 tend wait timed out, 130 interrupted; run, exec and up --exit-code-from\n"
+          "pass the command's status through (128+N after signal N).\n"
           "Run 'tend help COMMAND' for a command's options.\n",
           f);
 }
