@@ -7,6 +7,7 @@
 #include "manager-int.h"
 
 #include "docker.h"
+#include "dynlib.h"
 #include "graph.h"
 #include "seed.h"
 #include "select.h"
@@ -958,6 +959,24 @@ Manager *manager_new(uv_loop_t *loop, const Project *p, const ManagerOptions *o)
      * minus --except. */
     bool *sel = xcalloc(m->n ? m->n : 1, sizeof(bool));
     select_services(p, o->services, o->no_deps, o->except, sel);
+    /* The libraries the run will use start loading now, beside the loop. */
+    unsigned libs = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        const Service *s = p->services[i];
+        if (!sel[i])
+            continue;
+        if (s->runtime == RUNTIME_DOCKER || s->probe.kind == PROBE_HTTP)
+            libs |= DYNLIB_MASK(DYNLIB_CURL);
+        if (s->probe.kind == PROBE_POSTGRES)
+            libs |= DYNLIB_MASK(DYNLIB_PQ);
+        if (s->probe.kind == PROBE_REDIS)
+            libs |= DYNLIB_MASK(DYNLIB_HIREDIS);
+        for (size_t k = 0; k < s->n_seeds; k++)
+            libs |= s->seeds[k].kind == SEED_SQL     ? DYNLIB_MASK(DYNLIB_PQ)
+                    : s->seeds[k].kind == SEED_REDIS ? DYNLIB_MASK(DYNLIB_HIREDIS)
+                                                     : 0;
+    }
+    dynlib_preload(libs);
     for (size_t i = 0; i < m->n; i++)
         m->svcs[i].selected = sel[i];
     free(sel);
