@@ -84,6 +84,7 @@ wait_tend 30
 
 start_tend seeded up --no-color
 wait_for 30 grep -q 'all services ready' "$T/seeded.out" || diag_run seeded
+wait_for 10 grep -q 'items=' "$T/seeded.out"
 if [ "$(sql "select step || checksum || applied_at from tend_seed order by step")" = "$applied" ] &&
     grep -q '^app *| items=2$' "$T/seeded.out"; then
     ok "a rerun does not run the seeds again"
