@@ -6,6 +6,7 @@
  * messages go to stderr. When it ends, what run started is stopped and the
  * exit code is passed through. */
 #include "cli.h"
+#include "engine.h"
 #include "manager.h"
 #include "parse.h"
 
@@ -41,6 +42,45 @@ const char run_usage[] =
     "  -T, --no-TTY            no terminal (the only mode for now)\n"
     "      --profile NAME      enable a profile (repeatable)\n"
     "  -h, --help              show this help\n";
+
+typedef struct Removal {
+    bool done;
+    char *err;
+} Removal;
+
+static void on_removed(void *ud, int status, json_t *body, const char *err)
+{
+    Removal *r = ud;
+    (void)body;
+    if (err && status != 404)
+        r->err = xstrdup(err);
+    r->done = true;
+}
+
+/* --rm: the one-off is removed once it exited and its output was read to
+ * the end. (The engine's AutoRemove could remove a container that exits at
+ * once before its log stream was opened, and its output would be lost.) */
+static void remove_oneoff(uv_loop_t *loop, const char *name)
+{
+    char *err = NULL;
+    Engine *e = engine_new(loop, NULL, &err);
+    if (!e) {
+        fprintf(stderr, "tend run: cannot remove %s: %s\n", name, err);
+        free(err);
+        return;
+    }
+    Removal r = {0};
+    _cleanup_free_ char *en = engine_escape(name);
+    _cleanup_free_ char *path = xasprintf("/containers/%s?force=1&v=1", en);
+    engine_request(e, "DELETE", path, NULL, on_removed, &r);
+    while (!r.done && uv_run(loop, UV_RUN_ONCE))
+        ;
+    if (r.err)
+        fprintf(stderr, "tend run: cannot remove %s: %s\n", name, r.err);
+    free(r.err);
+    engine_free(e);
+    uv_run(loop, UV_RUN_DEFAULT);
+}
 
 static char *random_hex(void)
 {
@@ -206,6 +246,8 @@ int cmd_run(ConfigOptions *o, int argc, char **argv)
     Manager *m = manager_new(&loop, p, &mo);
     int status = manager_run(m);
     manager_free(m);
+    if (s->oneoff_name && s->oneoff_rm)
+        remove_oneoff(&loop, s->oneoff_name);
     uv_loop_close(&loop);
     strvec_free(&only);
     project_free(p);

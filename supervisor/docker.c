@@ -970,8 +970,6 @@ static json_t *create_body(Container *c, char **ret_err)
         json_object_set_new(ecs, net, ec);
     }
     json_object_set_new(nc, "EndpointsConfig", ecs);
-    if (s->oneoff_rm)
-        json_object_set_new(hc, "AutoRemove", json_true());
     json_object_set_new(b, "HostConfig", hc);
     json_object_set_new(b, "NetworkingConfig", nc);
     return b;

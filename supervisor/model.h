@@ -222,7 +222,7 @@ typedef struct Service {
 
     /* tend run: set by the command on its own copy of the project. */
     char *oneoff_name; /* the one-off container's name; NULL for a service's own */
-    bool oneoff_rm;    /* --rm: the engine removes the container when it exits */
+    bool oneoff_rm;    /* --rm: tend run removes the container once it exited */
 } Service;
 
 typedef struct Volume {
