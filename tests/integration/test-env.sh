@@ -224,7 +224,7 @@ if wait_for 10 test -e "$T/app-ran"; then
 else
     notok "up --except web: app starts without waiting for web" "$(cat "$T/ex.out" "$T/ex.err" | tail -n 8)"
 fi
-check "up --except web: db runs" test -e "$T/db-ran"
+check "up --except web: db runs" wait_for 10 test -e "$T/db-ran"
 check "up --except web: web does not run" test ! -e "$T/web-ran"
 kill -INT "$TEND_PID" 2>/dev/null
 wait_tend 20
