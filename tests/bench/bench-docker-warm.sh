@@ -8,7 +8,7 @@
 # (it reports each service "up-to-date"), timed to its exit. Runs
 # alternate; medians. Each run checks that nothing was recreated or
 # restarted (container ids and start times unchanged).
-# `tend ps` against `docker-compose ps` is not measured: tend has no `ps`.
+# `tend ps` against `docker-compose ps` is measured by bench-ps.sh.
 # Not a pass/fail test on time: it fails only when a program crashed.
 #   bench-docker-warm.sh TEND
 #   BENCH_RUNS      runs of each (default 5)
@@ -144,5 +144,5 @@ bench_size() {
 for n in $sizes; do
     bench_size "$n"
 done
-echo "$BENCH_NAME: tend ps vs docker-compose ps: not measured (tend has no ps command yet)"
+echo "$BENCH_NAME: tend ps vs docker-compose ps: see bench-ps"
 exit $crashed
