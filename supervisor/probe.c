@@ -11,6 +11,8 @@
  * caller any more; the caller must drop its pointer when done is called. */
 #include "probe.h"
 
+#include "redisuv.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <regex.h>
@@ -467,92 +469,6 @@ static void on_redis_reply(redisAsyncContext *ac, void *reply_, void *privdata)
     run_finish(r, true, NULL);
 }
 
-/* The event hooks hiredis drives its socket through, on a uv_poll_t. This
- * is hiredis' own libuv adapter (adapters/libuv.h) with one change: libuv
- * reports POLLERR (a refused connect, a reset) as status UV_EBADF and stops
- * the handle, which that adapter ignores, leaving the attempt to wait for
- * its timeout. Here an error hands the socket to hiredis, which reads the
- * error from it and disconnects. */
-typedef struct RedisEvents {
-    redisAsyncContext *ac; /* NULL once hiredis has let go */
-    uv_poll_t poll;
-    int events;
-} RedisEvents;
-
-static void on_redis_poll(uv_poll_t *h, int status, int events)
-{
-    RedisEvents *e = h->data;
-    if (status < 0)
-        events = e->events;
-    /* Either call may disconnect and free the context (see cleanup). */
-    if (e->ac && (events & UV_READABLE))
-        redisAsyncHandleRead(e->ac);
-    if (e->ac && (events & UV_WRITABLE))
-        redisAsyncHandleWrite(e->ac);
-}
-
-static void redis_events_update(RedisEvents *e, int add, int del)
-{
-    e->events = (e->events | add) & ~del;
-    if (e->events)
-        uv_poll_start(&e->poll, e->events, on_redis_poll);
-    else
-        uv_poll_stop(&e->poll);
-}
-
-static void redis_add_read(void *d)
-{
-    redis_events_update(d, UV_READABLE, 0);
-}
-
-static void redis_del_read(void *d)
-{
-    redis_events_update(d, 0, UV_READABLE);
-}
-
-static void redis_add_write(void *d)
-{
-    redis_events_update(d, UV_WRITABLE, 0);
-}
-
-static void redis_del_write(void *d)
-{
-    redis_events_update(d, 0, UV_WRITABLE);
-}
-
-static void on_redis_events_closed(uv_handle_t *h)
-{
-    free(h->data);
-}
-
-/* Called by hiredis as it frees the context, before it closes the fd:
- * uv_close unregisters the fd at once. */
-static void redis_cleanup(void *d)
-{
-    RedisEvents *e = d;
-    e->ac = NULL;
-    uv_close((uv_handle_t *)&e->poll, on_redis_events_closed);
-}
-
-static int redis_attach(redisAsyncContext *ac, uv_loop_t *loop)
-{
-    RedisEvents *e = xcalloc(1, sizeof *e);
-    int err = uv_poll_init(loop, &e->poll, ac->c.fd);
-    if (err < 0) {
-        free(e);
-        return err;
-    }
-    e->poll.data = e;
-    e->ac = ac;
-    ac->ev.data = e;
-    ac->ev.addRead = redis_add_read;
-    ac->ev.delRead = redis_del_read;
-    ac->ev.addWrite = redis_add_write;
-    ac->ev.delWrite = redis_del_write;
-    ac->ev.cleanup = redis_cleanup;
-    return 0;
-}
-
 static void redis_connect(ProbeRun *r)
 {
     /* No AUTH: an authentication error is an answer, which is all the
@@ -569,7 +485,7 @@ static void redis_connect(ProbeRun *r)
         free(d);
         return;
     }
-    int err = redis_attach(ac, r->loop);
+    int err = redisuv_attach(ac, r->loop);
     if (err < 0) {
         redisAsyncFree(ac);
         run_fail_soon(r, uv_strerror(err));

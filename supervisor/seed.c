@@ -7,12 +7,14 @@
  *
  * Postgres: libpq in non-blocking mode on a uv_poll_t (PQconnectStart /
  * PQconnectPoll, PQsendQuery, PQconsumeInput). Redis: async hiredis with the
- * same event hooks as probe.c (hiredis' libuv adapter, but an error on the
+ * event hooks of redisuv.c (hiredis' libuv adapter, but an error on the
  * socket is handed to hiredis instead of being ignored, so a refused
  * connection fails at once). Names are resolved with uv_getaddrinfo first:
  * both libraries would resolve them blocking. Exec: uv_spawn on the host,
  * the Engine exec API in a container. */
 #include "seed.h"
+
+#include "redisuv.h"
 
 #include "env.h"
 
@@ -155,13 +157,6 @@ typedef struct PgPoll {
     uv_poll_t h;
     int fd;
 } PgPoll;
-
-/* Event hooks for hiredis on a uv_poll_t (see the file comment). */
-typedef struct RedisEvents {
-    redisAsyncContext *ac; /* NULL once hiredis has let go */
-    uv_poll_t poll;
-    int events;
-} RedisEvents;
 
 /* A host exec's output pipe, read by the log mux until EOF; r is NULL once
  * the run is gone. */
@@ -851,59 +846,6 @@ static void sql_connected(SeedRun *r)
 
 /* ---- redis ---- */
 
-static void on_redis_poll(uv_poll_t *h, int status, int events)
-{
-    RedisEvents *e = h->data;
-    if (status < 0)
-        events = e->events;
-    if (e->ac && (events & UV_READABLE))
-        redisAsyncHandleRead(e->ac);
-    if (e->ac && (events & UV_WRITABLE))
-        redisAsyncHandleWrite(e->ac);
-}
-
-static void redis_events_update(RedisEvents *e, int add, int del)
-{
-    e->events = (e->events | add) & ~del;
-    if (e->events)
-        uv_poll_start(&e->poll, e->events, on_redis_poll);
-    else
-        uv_poll_stop(&e->poll);
-}
-
-static void redis_add_read(void *d)
-{
-    redis_events_update(d, UV_READABLE, 0);
-}
-
-static void redis_del_read(void *d)
-{
-    redis_events_update(d, 0, UV_READABLE);
-}
-
-static void redis_add_write(void *d)
-{
-    redis_events_update(d, UV_WRITABLE, 0);
-}
-
-static void redis_del_write(void *d)
-{
-    redis_events_update(d, 0, UV_WRITABLE);
-}
-
-static void on_redis_events_closed(uv_handle_t *h)
-{
-    free(h->data);
-}
-
-static void redis_cleanup(void *d)
-{
-    RedisEvents *e = d;
-    e->ac = NULL;
-    e->poll.data = e;
-    uv_close((uv_handle_t *)&e->poll, on_redis_events_closed);
-}
-
 static void redis_close(SeedRun *r)
 {
     if (r->ac) {
@@ -999,22 +941,12 @@ static void redis_connect_resolved(SeedRun *r)
         run_fail(r, "cannot connect to %s: %s", r->where, m);
         return;
     }
-    RedisEvents *e = xcalloc(1, sizeof *e);
-    int err = uv_poll_init(r->loop, &e->poll, ac->c.fd);
+    int err = redisuv_attach(ac, r->loop);
     if (err < 0) {
-        free(e);
         redisAsyncFree(ac);
         run_fail(r, "cannot watch the redis socket: %s", uv_strerror(err));
         return;
     }
-    e->poll.data = e;
-    e->ac = ac;
-    ac->ev.data = e;
-    ac->ev.addRead = redis_add_read;
-    ac->ev.delRead = redis_del_read;
-    ac->ev.addWrite = redis_add_write;
-    ac->ev.delWrite = redis_del_write;
-    ac->ev.cleanup = redis_cleanup;
     ac->data = r;
     r->ac = ac;
     redisAsyncSetConnectCallback(ac, on_redis_connect);
