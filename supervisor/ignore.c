@@ -71,51 +71,6 @@ static bool has_wildcard(const char *s)
     return strpbrk(s, "*?[\\") != NULL;
 }
 
-/* Length of the class at p ('[') through its ']', 0 when it never closes. */
-static size_t class_len(const char *p)
-{
-    size_t i = 1;
-    if (p[i] == '!' || p[i] == '^')
-        i++;
-    if (p[i] == ']')
-        i++;
-    for (; p[i]; i++) {
-        if (p[i] == '\\' && p[i + 1])
-            i++;
-        else if (p[i] == ']')
-            return i + 1;
-    }
-    return 0;
-}
-
-static bool class_has(const char *p, size_t len, unsigned char c)
-{
-    size_t i = 1, end = len - 1;
-    bool negate = p[i] == '!' || p[i] == '^';
-    if (negate)
-        i++;
-    bool in = false, first = true;
-    while (i < end) {
-        unsigned char lo = (unsigned char)p[i];
-        if (lo == '\\' && i + 1 < end)
-            lo = (unsigned char)p[++i];
-        else if (lo == ']' && !first)
-            break;
-        i++;
-        first = false;
-        unsigned char hi = lo;
-        if (i + 1 < end && p[i] == '-') {
-            hi = (unsigned char)p[i + 1];
-            if (hi == '\\' && i + 2 < end)
-                hi = (unsigned char)p[i + 2], i++;
-            i += 2;
-        }
-        if (c >= lo && c <= hi)
-            in = true;
-    }
-    return in != negate;
-}
-
 /* git's wildmatch, as far as gitignore needs it: `*` and `?` stay within a
  * component, `[...]` is a class, `\` escapes; "**" as a whole component
  * spans any number of folders (zero or more when followed by '/'; at the
@@ -155,14 +110,14 @@ static bool glob_at(const char *pstart, const char *p, const char *s)
             p++, s++;
             break;
         case '[': {
-            size_t n = class_len(p);
+            size_t n = glob_class_len(p, true);
             if (n == 0) { /* an unclosed '[' is itself */
                 if (*s != '[')
                     return false;
                 p++, s++;
                 break;
             }
-            if (*s == '\0' || *s == '/' || !class_has(p, n, (unsigned char)*s))
+            if (*s == '\0' || *s == '/' || !glob_class_has(p, n, (unsigned char)*s, true))
                 return false;
             p += n, s++;
             break;

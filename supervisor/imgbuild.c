@@ -93,55 +93,6 @@ static void ignore_add(Ignore *ig, const char *pat, bool exception)
         ig->has_exceptions = true;
 }
 
-/* Length of the class starting at p ('['), through its ']', or 0 when
- * it never closes. */
-static size_t class_len(const char *p)
-{
-    size_t i = 1;
-    if (p[i] == '^')
-        i++;
-    if (p[i] == ']') /* a leading ']' is a member, as in a regexp */
-        i++;
-    for (; p[i]; i++) {
-        if (p[i] == '\\' && p[i + 1])
-            i++;
-        else if (p[i] == ']')
-            return i + 1;
-    }
-    return 0;
-}
-
-/* Whether byte c is in the class p[0..len) ("[...]"). Bytes, not runes: a
- * class of non-ASCII characters is matched byte by byte. */
-static bool class_has(const char *p, size_t len, unsigned char c)
-{
-    size_t i = 1, end = len - 1;
-    bool negate = p[i] == '^';
-    if (negate)
-        i++;
-    bool in = false;
-    bool first = true;
-    while (i < end) {
-        unsigned char lo = (unsigned char)p[i];
-        if (lo == '\\' && i + 1 < end)
-            lo = (unsigned char)p[++i];
-        else if (lo == ']' && !first)
-            break;
-        i++;
-        first = false;
-        unsigned char hi = lo;
-        if (i + 1 < end && p[i] == '-') {
-            hi = (unsigned char)p[i + 1];
-            if (hi == '\\' && i + 2 < end)
-                hi = (unsigned char)p[i + 2], i++;
-            i += 2;
-        }
-        if (c >= lo && c <= hi)
-            in = true;
-    }
-    return in != negate;
-}
-
 /* The length of the UTF-8 sequence at s (1 for a stray byte), so that '?'
  * takes one character as the CLI's regexp does. */
 static size_t utf8_len(const char *s)
@@ -190,8 +141,8 @@ static bool glob_match(const char *p, const char *s)
             p++;
             break;
         case '[': {
-            size_t n = class_len(p);
-            if (n == 0 || *s == '\0' || !class_has(p, n, (unsigned char)*s))
+            size_t n = glob_class_len(p, false);
+            if (n == 0 || *s == '\0' || !glob_class_has(p, n, (unsigned char)*s, false))
                 return false;
             p += n;
             s++;
@@ -218,7 +169,7 @@ static bool pattern_valid(const char *p)
                 return false;
             p++;
         } else if (*p == '[') {
-            size_t n = class_len(p);
+            size_t n = glob_class_len(p, false);
             if (n == 0)
                 return false;
             p += n - 1;

@@ -450,3 +450,49 @@ uint64_t now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+
+/* ---- glob bracket expressions ---- */
+
+size_t glob_class_len(const char *p, bool bang)
+{
+    size_t i = 1;
+    if (p[i] == '^' || (bang && p[i] == '!'))
+        i++;
+    if (p[i] == ']') /* a leading ']' is a member */
+        i++;
+    for (; p[i]; i++) {
+        if (p[i] == '\\' && p[i + 1])
+            i++;
+        else if (p[i] == ']')
+            return i + 1;
+    }
+    return 0;
+}
+
+bool glob_class_has(const char *p, size_t len, unsigned char c, bool bang)
+{
+    size_t i = 1, end = len - 1;
+    bool negate = p[i] == '^' || (bang && p[i] == '!');
+    if (negate)
+        i++;
+    bool in = false, first = true;
+    while (i < end) {
+        unsigned char lo = (unsigned char)p[i];
+        if (lo == '\\' && i + 1 < end)
+            lo = (unsigned char)p[++i];
+        else if (lo == ']' && !first)
+            break;
+        i++;
+        first = false;
+        unsigned char hi = lo;
+        if (i + 1 < end && p[i] == '-') {
+            hi = (unsigned char)p[i + 1];
+            if (hi == '\\' && i + 2 < end)
+                hi = (unsigned char)p[i + 2], i++;
+            i += 2;
+        }
+        if (c >= lo && c <= hi)
+            in = true;
+    }
+    return in != negate;
+}

@@ -103,3 +103,10 @@ size_t edit_distance(const char *a, const char *b);
 
 /* Monotonic clock in nanoseconds / milliseconds. */
 uint64_t now_ns(void);
+
+/* A glob's bracket expression "[...]" at p: its length through the closing
+ * ']' (0 when it never closes), and whether byte c is in it (bytes, not
+ * runes). A leading '^' negates; with bang a leading '!' too (git's
+ * patterns; docker's take only '^'). */
+size_t glob_class_len(const char *p, bool bang);
+bool glob_class_has(const char *p, size_t len, unsigned char c, bool bang);
