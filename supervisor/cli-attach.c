@@ -74,14 +74,10 @@ int cmd_attach(ConfigOptions *o, int argc, char **argv)
         }
     }
     StrVec names = {0};
-    for (int i = optind; i < argc; i++)
-        strvec_push(&names, argv[i]);
     Project *p = NULL;
-    int r = ctl_load_project(o, &p);
-    if (r) {
-        strvec_free(&names);
+    int r = ctl_load_named(o, "attach", argc - optind, argv + optind, false, &p, &names);
+    if (r)
         return r;
-    }
     int status = 1;
     CtlClient *cl = NULL;
     r = ctl_connect_project(p, "attach", &cl);

@@ -149,13 +149,9 @@ int cmd_down(ConfigOptions *o, int argc, char **argv)
     }
     o->all_profiles = true; /* down removes what any profile started */
     Project *p = NULL;
-    Diag d = {0};
-    int r = config_load(o, &p, &d);
-    for (size_t i = 0; i < d.msgs.n; i++)
-        fprintf(stderr, "%s\n", d.msgs.v[i]);
-    diag_free(&d);
-    if (r < 0)
-        return r == -EINVAL || r == -ENOENT ? 2 : 1;
+    int r = config_load_report(o, &p);
+    if (r)
+        return r;
     if (stop_supervisor(p) != 0) {
         project_free(p);
         return 1;

@@ -391,13 +391,9 @@ int cmd_env(ConfigOptions *o, int argc, char **argv)
     strvec_push(&o->services, name);
 
     Project *p = NULL;
-    Diag d = {0};
-    int r = config_load(o, &p, &d);
-    for (size_t i = 0; i < d.msgs.n; i++)
-        fprintf(stderr, "%s\n", d.msgs.v[i]);
-    diag_free(&d);
-    if (r < 0)
-        return r == -EINVAL || r == -ENOENT ? 2 : 1;
+    int r = config_load_report(o, &p);
+    if (r)
+        return r;
     const Service *s = project_service(p, name);
     if (!s) {
         fprintf(stderr, "tend env: no such service: \"%s\"\n", name);

@@ -439,14 +439,10 @@ int cmd_exec(ConfigOptions *o, int argc, char **argv)
     x.ncmd = argc - optind - 1;
     o->all_profiles = true;
     Project *p = NULL;
-    Diag d = {0};
-    int r = config_load(o, &p, &d);
-    for (size_t i = 0; i < d.msgs.n; i++)
-        fprintf(stderr, "%s\n", d.msgs.v[i]);
-    diag_free(&d);
-    if (r < 0) {
+    int r = config_load_report(o, &p);
+    if (r) {
         strvec_free(&x.env);
-        return r == -EINVAL || r == -ENOENT ? 2 : 1;
+        return r;
     }
     const Service *s = project_service(p, x.service);
     if (!s || s->runtime != RUNTIME_DOCKER) {

@@ -101,14 +101,10 @@ static int lifecycle(const char *action, const char *usage, ConfigOptions *o, in
         strvec_push(&names, argv[i]);
     o->all_profiles = true;
     Project *p = NULL;
-    Diag d = {0};
-    int r = config_load(o, &p, &d);
-    for (size_t i = 0; i < d.msgs.n; i++)
-        fprintf(stderr, "%s\n", d.msgs.v[i]);
-    diag_free(&d);
-    if (r < 0) {
+    int r = config_load_report(o, &p);
+    if (r) {
         strvec_free(&names);
-        return r == -EINVAL || r == -ENOENT ? 2 : 1;
+        return r;
     }
     for (size_t i = 0; i < names.n; i++) {
         const Service *s = project_service(p, names.v[i]);

@@ -241,34 +241,23 @@ int cmd_logs(ConfigOptions *o, int argc, char **argv)
         }
     }
     StrVec names = {0};
-    for (int i = optind; i < argc; i++)
-        strvec_push(&names, argv[i]);
     Project *p = NULL;
-    int r = ctl_load_project(o, &p);
-    if (r) {
-        strvec_free(&names);
+    int r = ctl_load_named(o, "logs", argc - optind, argv + optind, true, &p, &names);
+    if (r)
         return r;
-    }
     int status = 0;
-    for (size_t i = 0; i < names.n; i++)
-        if (!project_service(p, names.v[i])) {
-            fprintf(stderr, "tend logs: no service \"%s\" in the project\n", names.v[i]);
-            status = 2;
-        }
-    if (status == 0) {
-        logs_print_init(&lp, p, &names);
-        CtlClient *cl = NULL;
-        r = ctl_connect_project(p, "logs", &cl);
-        if (r < 0) {
-            status = 1;
-        } else if (r > 0) {
-            status = logs_stream(cl, &lp, &names, tail, since, follow);
-            ctl_close(cl);
-        } else {
-            status = from_files(p, &lp, &names, tail, since);
-            if (follow)
-                fprintf(stderr, "tend logs: no tend up runs for project %s: nothing to follow\n", p->name);
-        }
+    logs_print_init(&lp, p, &names);
+    CtlClient *cl = NULL;
+    r = ctl_connect_project(p, "logs", &cl);
+    if (r < 0) {
+        status = 1;
+    } else if (r > 0) {
+        status = logs_stream(cl, &lp, &names, tail, since, follow);
+        ctl_close(cl);
+    } else {
+        status = from_files(p, &lp, &names, tail, since);
+        if (follow)
+            fprintf(stderr, "tend logs: no tend up runs for project %s: nothing to follow\n", p->name);
     }
     strvec_free(&names);
     project_free(p);

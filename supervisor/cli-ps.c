@@ -307,21 +307,10 @@ int cmd_ps(ConfigOptions *o, int argc, char **argv)
         }
     }
     StrVec names = {0};
-    for (int i = optind; i < argc; i++)
-        strvec_push(&names, argv[i]);
     Project *p = NULL;
-    int r = ctl_load_project(o, &p);
-    if (r) {
-        strvec_free(&names);
+    int r = ctl_load_named(o, "ps", argc - optind, argv + optind, true, &p, &names);
+    if (r)
         return r;
-    }
-    for (size_t i = 0; i < names.n; i++)
-        if (!project_service(p, names.v[i])) {
-            fprintf(stderr, "tend ps: no service \"%s\" in the project\n", names.v[i]);
-            strvec_free(&names);
-            project_free(p);
-            return 2;
-        }
     int status = 0;
     CtlClient *cl = NULL;
     r = ctl_connect_project(p, "ps", &cl);

@@ -164,14 +164,10 @@ int cmd_run(ConfigOptions *o, int argc, char **argv)
     strvec_push(&o->services, svc_name);
 
     Project *p = NULL;
-    Diag d = {0};
-    int r = config_load(o, &p, &d);
-    for (size_t i = 0; i < d.msgs.n; i++)
-        fprintf(stderr, "%s\n", d.msgs.v[i]);
-    diag_free(&d);
-    if (r < 0) {
+    int r = config_load_report(o, &p);
+    if (r) {
         strvec_free(&envs);
-        return r == -EINVAL || r == -ENOENT ? 2 : 1;
+        return r;
     }
     Service *s = (Service *)project_service(p, svc_name);
     if (!s) {

@@ -251,13 +251,9 @@ int cmd_seed(ConfigOptions *o, int argc, char **argv)
         }
     }
     Project *p = NULL;
-    Diag d = {0};
-    int r = config_load(o, &p, &d);
-    for (size_t i = 0; i < d.msgs.n; i++)
-        fprintf(stderr, "%s\n", d.msgs.v[i]);
-    diag_free(&d);
-    if (r < 0)
-        return r == -EINVAL || r == -ENOENT ? 2 : 1;
+    int r = config_load_report(o, &p);
+    if (r)
+        return r;
     c.p = p;
     int n = pick(p, argv + optind, argc - optind, &c.order);
     if (n < 0) {

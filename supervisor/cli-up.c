@@ -204,13 +204,10 @@ static bool up_detach(const Project *p, const char *sock, bool wait_ready, int *
     return true;
 }
 
-/* --except: checks the names, then hands the manager the selection as an
- * explicit list with no_deps, so that an excepted service is "not ours to
- * wait for" the way --no-deps leaves a dependency out. Once manager_new
- * selects through select_services() with mo->except itself, this list is
- * the same set and stays harmless. Returns 0 or an exit status. */
-static int apply_except(const Project *p, const StrVec *services, const StrVec *except,
-                        ManagerOptions *mo, StrVec *run)
+/* --except: checks the names and that something is left to run; the
+ * manager selects without them (select_services), and what depends on an
+ * excepted service does not wait for it. Returns 0 or an exit status. */
+static int check_except(const Project *p, const StrVec *services, const StrVec *except, const ManagerOptions *mo)
 {
     for (size_t i = 0; i < except->n; i++)
         if (!project_service(p, except->v[i])) {
@@ -223,17 +220,14 @@ static int apply_except(const Project *p, const StrVec *services, const StrVec *
     }
     bool *sel = xcalloc(p->n_services ? p->n_services : 1, sizeof(bool));
     select_services(p, services, mo->no_deps, except, sel);
+    size_t left = 0;
     for (size_t i = 0; i < p->n_services; i++)
-        if (sel[i])
-            strvec_push(run, p->services[i]->name);
+        left += sel[i];
     free(sel);
-    if (run->n == 0) {
+    if (left == 0) {
         fputs("tend up: nothing to run: every selected service is excepted\n", stderr);
         return 2;
     }
-    mo->services = run;
-    mo->no_deps = true;
-    mo->except = except;
     return 0;
 }
 
@@ -346,26 +340,20 @@ int cmd_up(ConfigOptions *o, int argc, char **argv)
         strvec_push(&o->services, argv[i]);
 
     Project *p = NULL;
-    Diag d = {0};
-    int r = config_load(o, &p, &d);
-    for (size_t i = 0; i < d.msgs.n; i++)
-        fprintf(stderr, "%s\n", d.msgs.v[i]);
-    diag_free(&d);
-    if (r < 0) {
+    int r = config_load_report(o, &p);
+    if (r) {
         strvec_free(&except);
-        return r == -EINVAL || r == -ENOENT ? 2 : 1;
+        return r;
     }
-    StrVec run = {0};
-    if (except.n > 0 && (r = apply_except(p, &o->services, &except, &mo, &run)) != 0) {
+    if (except.n > 0 && (r = check_except(p, &o->services, &except, &mo)) != 0) {
         strvec_free(&except);
-        strvec_free(&run);
         project_free(p);
         return r;
     }
+    mo.except = &except;
     if (mo.exit_code_from && !project_service(p, mo.exit_code_from)) {
         fprintf(stderr, "tend up: --exit-code-from: no service \"%s\" in the project\n", mo.exit_code_from);
         strvec_free(&except);
-        strvec_free(&run);
         project_free(p);
         return 2;
     }
@@ -376,7 +364,6 @@ int cmd_up(ConfigOptions *o, int argc, char **argv)
     if (ctl_probe(sock, &other) > 0) {
         fprintf(stderr, "tend is already running this project (pid %d); use tend attach / tend down\n", (int)other);
         strvec_free(&except);
-        strvec_free(&run);
         project_free(p);
         return 1;
     }
@@ -384,15 +371,13 @@ int cmd_up(ConfigOptions *o, int argc, char **argv)
         int rc = 0;
         if (up_detach(p, sock, wait_ready, &rc)) {
             strvec_free(&except);
-            strvec_free(&run);
-            project_free(p);
+                project_free(p);
             return rc;
         }
         color = false; /* the background supervisor, writing to its log file */
     }
 
-    if (!mo.services)
-        mo.services = &o->services;
+    mo.services = &o->services;
     mo.log.out_fd = STDOUT_FILENO;
     mo.log.color = color && !mo.log.json;
     uv_loop_t loop;
@@ -402,7 +387,6 @@ int cmd_up(ConfigOptions *o, int argc, char **argv)
     manager_free(m);
     uv_loop_close(&loop);
     strvec_free(&except);
-    strvec_free(&run);
     project_free(p);
     return status;
 }

@@ -130,26 +130,15 @@ int cmd_wait(ConfigOptions *o, int argc, char **argv)
         }
     }
     StrVec names = {0};
-    for (int i = optind; i < argc; i++)
-        strvec_push(&names, argv[i]);
     Project *p = NULL;
-    int r = ctl_load_project(o, &p);
-    if (r) {
-        strvec_free(&names);
+    int r = ctl_load_named(o, "wait", argc - optind, argv + optind, true, &p, &names);
+    if (r)
         return r;
-    }
     int status = 1;
-    for (size_t i = 0; i < names.n; i++)
-        if (!project_service(p, names.v[i])) {
-            fprintf(stderr, "tend wait: no service \"%s\" in the project\n", names.v[i]);
-            status = 2;
-        }
     CtlClient *cl = NULL;
-    if (status != 2) {
-        r = ctl_connect_project(p, "wait", &cl);
-        if (r == 0)
-            fprintf(stderr, "tend wait: no tend up runs for project %s\n", p->name);
-    }
+    r = ctl_connect_project(p, "wait", &cl);
+    if (r == 0)
+        fprintf(stderr, "tend wait: no tend up runs for project %s\n", p->name);
     if (cl) {
         json_t *rep = ctl_wait_call(cl, "wait", &names, cond, timeout);
         if (rep) {

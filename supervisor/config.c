@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -594,4 +595,16 @@ int config_load_string(const ConfigOptions *o, const char *name, const char *dat
                        Project **ret, Diag *d)
 {
     return load(o, name, data, len, ret, d);
+}
+
+int config_load_report(const ConfigOptions *o, Project **ret)
+{
+    Diag d = {0};
+    int r = config_load(o, ret, &d);
+    for (size_t i = 0; i < d.msgs.n; i++)
+        fprintf(stderr, "%s\n", d.msgs.v[i]);
+    diag_free(&d);
+    if (r == 0)
+        return 0;
+    return r == -EINVAL || r == -ENOENT ? 2 : 1;
 }

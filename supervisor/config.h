@@ -28,6 +28,10 @@ void config_options_free(ConfigOptions *o);
  * file:line:col errors (exit status 2); or another -errno with a message
  * in d (no services file found: -ENOENT). */
 int config_load(const ConfigOptions *o, Project **ret, Diag *d);
+/* config_load for a command: prints the diagnostics (errors and warnings)
+ * to stderr and returns the exit status: 0 with *ret, 2 for a bad or
+ * missing services file, 1 for anything else. */
+int config_load_report(const ConfigOptions *o, Project **ret);
 
 /* Loads a project from one in-memory file named `name` (its folder is the
  * project folder), for fuzzing and tests. Same results as config_load. */

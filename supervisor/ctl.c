@@ -495,14 +495,27 @@ const char *ctl_color(const char *name)
 int ctl_load_project(ConfigOptions *o, Project **ret)
 {
     o->all_profiles = true;
-    Diag d = {0};
-    int r = config_load(o, ret, &d);
-    for (size_t i = 0; i < d.msgs.n; i++)
-        fprintf(stderr, "%s\n", d.msgs.v[i]);
-    diag_free(&d);
-    if (r < 0)
-        return r == -EINVAL || r == -ENOENT ? 2 : 1;
-    return 0;
+    return config_load_report(o, ret);
+}
+
+int ctl_load_named(ConfigOptions *o, const char *cmd, int argc, char **argv, bool check, Project **ret,
+                   StrVec *names)
+{
+    for (int i = 0; i < argc; i++)
+        strvec_push(names, argv[i]);
+    int r = ctl_load_project(o, ret);
+    for (size_t i = 0; r == 0 && check && i < names->n; i++)
+        if (!project_service(*ret, names->v[i])) {
+            fprintf(stderr, "tend %s: no service \"%s\" in the project\n", cmd, names->v[i]);
+            r = 2;
+        }
+    if (r) {
+        if (*ret)
+            project_free(*ret);
+        *ret = NULL;
+        strvec_free(names);
+    }
+    return r;
 }
 
 void ctl_fmt_ago(const char *ts, char buf[32])

@@ -107,6 +107,12 @@ typedef struct ConfigOptions ConfigOptions;
  * profile's services); prints the diagnostics. Returns 0, or the exit
  * status (2 for a services-file error, 1 otherwise). */
 int ctl_load_project(ConfigOptions *o, Project **ret);
+/* The same for a command whose arguments are service names: collects
+ * argv[0..argc) into *names and, with check, names each one that is not a
+ * service of the project and returns 2. On any non-zero return nothing is
+ * left to free. */
+int ctl_load_named(ConfigOptions *o, const char *cmd, int argc, char **argv, bool check, Project **ret,
+                   StrVec *names);
 /* "4s", "12m", "3h", "2d": how long ago an RFC 3339 time (from
  * ctl_fmt_time) was. buf: at least 32 bytes. */
 void ctl_fmt_ago(const char *ts, char buf[32]);

@@ -30,24 +30,6 @@ typedef struct Command {
 
 static const Command *find_command(const char *name);
 
-static void print_diag(const Diag *d)
-{
-    for (size_t i = 0; i < d->msgs.n; i++)
-        fprintf(stderr, "%s\n", d->msgs.v[i]);
-}
-
-/* Loads the project; on failure prints why and returns the exit status. */
-static int load_project(const ConfigOptions *o, Project **ret)
-{
-    Diag d = {0};
-    int r = config_load(o, ret, &d);
-    print_diag(&d);
-    diag_free(&d);
-    if (r == 0)
-        return EXIT_OK;
-    return r == -EINVAL || r == -ENOENT ? EXIT_USAGE : EXIT_RUNTIME;
-}
-
 /* ---- config ---- */
 
 static const char config_usage[] =
@@ -121,7 +103,7 @@ static int cmd_config(ConfigOptions *o, int argc, char **argv)
         o->all_profiles = true;
 
     Project *p = NULL;
-    int r = load_project(o, &p);
+    int r = config_load_report(o, &p);
     if (r != EXIT_OK)
         return r;
     if (quiet) {
