@@ -7,8 +7,8 @@
  *                           until killed (the caller samples /proc/PID)
  *
  * Both use the built-in ignore rules and ROOT's .gitignore files. */
-#include "util.h"
-#include "watch.h"
+#include "lib/util.h"
+#include "watch/watch.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,8 +5,8 @@
  * without a string, failure without a message or with an unknown one, text
  * without `$` that comes out changed, or a dotenv return code that disagrees
  * with its diagnostics. */
-#include "dotenv.h"
-#include "interp.h"
+#include "load/dotenv.h"
+#include "load/interp.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -1,0 +1,347 @@
+/* main: the command line. Global options come before the command, as with
+ * docker compose; each command parses its own. Library code only fills a
+ * Diag; this is the one place that prints it. Exit status: 0 success,
+ * 1 runtime failure, 2 usage or services-file error. */
+#include "cli/cli.h"
+#include "load/config.h"
+#include "run/host.h"
+#include "run/shim.h"
+#include "tend-version.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum {
+    EXIT_OK = 0,
+    EXIT_RUNTIME = 1,
+    EXIT_USAGE = 2,
+};
+
+typedef struct Command {
+    const char *name;
+    const char *summary;
+    const char *usage; /* full help text */
+    int (*run)(ConfigOptions *o, int argc, char **argv);
+} Command;
+
+static const Command *find_command(const char *name);
+
+/* ---- config ---- */
+
+static const char config_usage[] =
+    "Usage: tend config [OPTIONS] [SERVICE...]\n"
+    "\n"
+    "Validates the services files and prints the project after merging and\n"
+    "interpolation, in Compose's normalized form: long syntax everywhere,\n"
+    "absolute paths, durations. With SERVICE, only those services and what\n"
+    "they depend on.\n"
+    "\n"
+    "Options:\n"
+    "      --format yaml|json   output format (default yaml)\n"
+    "      --services           print the service names, one per line\n"
+    "      --profiles           print the profile names, one per line\n"
+    "      --volumes            print the volume names, one per line\n"
+    "      --images             print the images, one per line\n"
+    "      --no-interpolate     leave ${VARIABLES} as written\n"
+    "  -q, --quiet              only validate; print nothing\n"
+    "  -h, --help               show this help\n";
+
+static int cmd_config(ConfigOptions *o, int argc, char **argv)
+{
+    enum { OPT_FORMAT = 256, OPT_SERVICES, OPT_PROFILES, OPT_VOLUMES, OPT_IMAGES, OPT_NO_INTERP };
+    static const struct option opts[] = {
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"services", no_argument, NULL, OPT_SERVICES},
+        {"profiles", no_argument, NULL, OPT_PROFILES},
+        {"volumes", no_argument, NULL, OPT_VOLUMES},
+        {"images", no_argument, NULL, OPT_IMAGES},
+        {"no-interpolate", no_argument, NULL, OPT_NO_INTERP},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
+    const char *format = "yaml";
+    int list = 0;
+    bool quiet = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_FORMAT:
+            format = optarg;
+            if (!streq(format, "yaml") && !streq(format, "json")) {
+                fprintf(stderr, "tend config: --format must be yaml or json, not \"%s\"\n", format);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_SERVICES:
+        case OPT_PROFILES:
+        case OPT_VOLUMES:
+        case OPT_IMAGES:
+            list = c;
+            break;
+        case OPT_NO_INTERP:
+            o->no_interpolate = true;
+            break;
+        case 'q':
+            quiet = true;
+            break;
+        case 'h':
+            fputs(config_usage, stdout);
+            return EXIT_OK;
+        default:
+            fputs("Run 'tend config --help' for usage.\n", stderr);
+            return EXIT_USAGE;
+        }
+    }
+    for (int i = optind; i < argc; i++)
+        strvec_push(&o->services, argv[i]);
+    if (list == OPT_PROFILES)
+        o->all_profiles = true;
+
+    Project *p = NULL;
+    int r = config_load_report(o, &p);
+    if (r != EXIT_OK)
+        return r;
+    if (quiet) {
+        project_free(p);
+        return EXIT_OK;
+    }
+    StrBuf out;
+    strbuf_init(&out, 0);
+    switch (list) {
+    case OPT_SERVICES:
+        for (size_t i = 0; i < p->n_services; i++)
+            strbuf_printf(&out, "%s\n", p->services[i]->name);
+        break;
+    case OPT_PROFILES:
+        for (size_t i = 0; i < p->profiles_all.n; i++)
+            strbuf_printf(&out, "%s\n", p->profiles_all.v[i]);
+        break;
+    case OPT_VOLUMES:
+        for (size_t i = 0; i < p->n_volumes; i++)
+            strbuf_printf(&out, "%s\n", p->volumes[i].key);
+        break;
+    case OPT_IMAGES:
+        for (size_t i = 0; i < p->n_services; i++) {
+            const Service *s = p->services[i];
+            if (s->image)
+                strbuf_printf(&out, "%s\n", s->image);
+            else if (s->build)
+                strbuf_printf(&out, "%s-%s\n", p->name, s->name); /* Compose's default build image name */
+        }
+        break;
+    default:
+        if (streq(format, "json"))
+            json_emit(p->tree, &out);
+        else
+            yaml_emit(p->tree, &out);
+        break;
+    }
+    fwrite(out.data ? out.data : "", 1, out.len, stdout);
+    strbuf_free(&out);
+    if (!list && p->ignored.n > 0) {
+        fprintf(stderr, "tend: note: accepted but not acted on:");
+        for (size_t i = 0; i < p->ignored.n; i++)
+            fprintf(stderr, "%s %s", i ? "," : "", p->ignored.v[i]);
+        fputc('\n', stderr);
+    }
+    project_free(p);
+    return fflush(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
+}
+
+/* ---- version, help ---- */
+
+static int cmd_version(ConfigOptions *o, int argc, char **argv)
+{
+    (void)o;
+    (void)argc;
+    (void)argv;
+    printf("tend %s\n", TEND_VERSION);
+    return EXIT_OK;
+}
+
+static const char main_usage_head[] =
+    "Usage: tend [OPTIONS] COMMAND [ARGS...]\n"
+    "\n"
+    "tend runs a local development stack from a Compose services file:\n"
+    "containers through the Docker Engine and host processes, started in\n"
+    "dependency order behind real health checks.\n"
+    "\n"
+    "Options:\n"
+    "  -f, --file FILE              services file; repeat to merge several\n"
+    "                               (default: services.yaml + services.d/*.yaml,\n"
+    "                               else compose.yaml and its override)\n"
+    "  -p, --project-name NAME      project name (default: name:, else the folder)\n"
+    "      --project-directory DIR  project folder (default: the first file's)\n"
+    "      --env-file FILE          variables for interpolation; repeatable\n"
+    "      --profile NAME           enable a profile; repeatable\n"
+    "  -h, --help                   show this help\n"
+    "  -v, --version                show the version\n"
+    "\n"
+    "Commands:\n";
+
+static int cmd_help(ConfigOptions *o, int argc, char **argv);
+
+static const Command commands[] = {
+    {"attach", "Follow the output of the tend up running in the background", attach_usage, cmd_attach},
+    {"config", "Validate the services files and print the normalized project", config_usage, cmd_config},
+    {"down", "Stop and remove the project's containers and networks (volumes with -v)", down_usage,
+     cmd_down},
+    {"env", "Print the environment (and command) tend gives a service, for IDEs", env_usage, cmd_env},
+    {"events", "Print the running stack's events as they happen (state, health, reloads)", events_usage,
+     cmd_events},
+    {"exec", "Run a command in a service's running container", exec_usage, cmd_exec},
+    {"help", "Show help for a command", "Usage: tend help [COMMAND]\n", cmd_help},
+    {"logs", "Show the services' output (-f to follow)", logs_usage, cmd_logs},
+    {"ps", "List the services: state, health, since, restarts, ports", ps_usage, cmd_ps},
+    {"restart", "Restart the project's containers", restart_usage, cmd_restart},
+    {"run", "Run a one-off command for a service, once its dependencies are ready", run_usage, cmd_run},
+    {"seed", "Run the services' seed steps against the running stack", seed_usage, cmd_seed},
+    {"start", "Start the project's stopped containers", start_usage, cmd_start},
+    {"stop", "Stop the project's containers, keeping them", stop_usage, cmd_stop},
+    {"up", "Start the stack in the foreground, each service once its dependencies are ready", up_usage,
+     cmd_up},
+    {"version", "Show the version", "Usage: tend version\n", cmd_version},
+    {"wait", "Wait until services are ready or completed (for scripts)", wait_usage, cmd_wait},
+    {"watch", "Start the stack and reload services when their files change (up --watch)", watch_usage,
+     cmd_watch},
+};
+
+static const Command *find_command(const char *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+        if (streq(commands[i].name, name))
+            return &commands[i];
+    return NULL;
+}
+
+static void main_usage(FILE *f)
+{
+    fputs(main_usage_head, f);
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fputs("\nExit status: 0 success, 1 runtime failure, 2 usage or services-file error,\n"
+          "124 tend wait timed out, 130 interrupted; run, exec and up --exit-code-from\n"
+          "pass the command's status through (128+N after signal N).\n"
+          "Run 'tend help COMMAND' for a command's options.\n",
+          f);
+}
+
+static int unknown_command(const char *name)
+{
+    const char *best = NULL;
+    size_t bd = (size_t)-1;
+    for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+        size_t dd = edit_distance(name, commands[i].name);
+        if (dd < bd && dd <= 2) {
+            bd = dd;
+            best = commands[i].name;
+        }
+    }
+    if (best)
+        fprintf(stderr, "tend: unknown command \"%s\"; did you mean \"%s\"?\n", name, best);
+    else
+        fprintf(stderr, "tend: unknown command \"%s\"; run 'tend --help'\n", name);
+    return EXIT_USAGE;
+}
+
+static int cmd_help(ConfigOptions *o, int argc, char **argv)
+{
+    (void)o;
+    if (argc < 2) {
+        main_usage(stdout);
+        return EXIT_OK;
+    }
+    const Command *c = find_command(argv[1]);
+    if (!c)
+        return unknown_command(argv[1]);
+    fputs(c->usage, stdout);
+    return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    /* `tend __shim ...` is the parent of every host process (shim.h) */
+    if (argc > 1 && streq(argv[1], "__shim"))
+        return shim_main(argc - 1, argv + 1);
+    char self_exe[4096];
+    ssize_t self_len = readlink("/proc/self/exe", self_exe, sizeof self_exe - 1);
+    if (self_len > 0) {
+        self_exe[self_len] = '\0';
+        /* The small tend-shim beside tend (the build folder), else the
+         * installed one, else tend itself (`tend __shim`). */
+        _cleanup_free_ char *dir = path_dirname(self_exe);
+        _cleanup_free_ char *beside = path_join(dir, "tend-shim");
+        if (access(beside, X_OK) == 0)
+            host_set_shim(beside);
+        else if (access(TEND_LIBEXECDIR "/tend-shim", X_OK) == 0)
+            host_set_shim(TEND_LIBEXECDIR "/tend-shim");
+        else
+            host_set_shim(self_exe);
+    }
+
+    static const struct option opts[] = {
+        {"file", required_argument, NULL, 'f'},
+        {"project-name", required_argument, NULL, 'p'},
+        {"project-directory", required_argument, NULL, 'D'},
+        {"env-file", required_argument, NULL, 'E'},
+        {"profile", required_argument, NULL, 'P'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'v'},
+        {0},
+    };
+    ConfigOptions o = {0};
+    int c, r;
+    while ((c = getopt_long(argc, argv, "+f:p:hv", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            strvec_push(&o.files, optarg);
+            break;
+        case 'p':
+            o.project_name = optarg;
+            break;
+        case 'D':
+            o.project_dir = optarg;
+            break;
+        case 'E':
+            strvec_push(&o.env_files, optarg);
+            break;
+        case 'P':
+            strvec_push(&o.profiles, optarg);
+            break;
+        case 'h':
+            main_usage(stdout);
+            config_options_free(&o);
+            return EXIT_OK;
+        case 'v':
+            r = cmd_version(&o, 0, NULL);
+            config_options_free(&o);
+            return r;
+        default:
+            fputs("Run 'tend --help' for usage.\n", stderr);
+            config_options_free(&o);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        main_usage(stderr);
+        config_options_free(&o);
+        return EXIT_USAGE;
+    }
+    const Command *cmd = find_command(argv[optind]);
+    if (!cmd) {
+        r = unknown_command(argv[optind]);
+        config_options_free(&o);
+        return r;
+    }
+    int sub_argc = argc - optind;
+    char **sub_argv = argv + optind;
+    optind = 0; /* reset getopt for the command's own options */
+    r = cmd->run(&o, sub_argc, sub_argv);
+    config_options_free(&o);
+    return r;
+}

@@ -1,0 +1,1750 @@
+/* docker: the container runtime. Every step is one engine request whose
+ * callback issues the next: list (adopt?) -> image (pull?) -> create ->
+ * connect extra networks -> start -> inspect -> logs + wait. A container
+ * object that is freed while a step is in flight cancels that request, so
+ * no callback ever reaches freed memory. */
+#include "engine/docker.h"
+
+#include "load/canon.h"
+#include "engine/imgbuild.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct Container {
+    DockerRt *d;
+    const Service *s;
+    ContainerCbs cb;
+    void *ud;
+    char *name;
+    char *image;
+    char *hash;
+    char *id;
+    char ip[64];
+    bool adopted;
+    bool tty;
+    bool started_reported;
+    bool health_known_healthy;
+    bool exit_pending;     /* /wait answered before the log stream ended */
+    int64_t exit_code;
+    char since[40];        /* logs from this moment ("" = from the start) */
+    EngineReq *req;  /* the step in flight */
+    EngineReq *logs;
+    EngineReq *wait;
+    EngineReq *kill;
+    ImageBuild *build;
+    bool built;
+    bool prebuild;         /* --build: build first, then look for the container */
+    bool first_start;      /* may use the lists made while preparing */
+    bool image_checked;    /* cur_image is known */
+    char *cur_image;       /* the ID the image name points at now ("" unknown) */
+    json_t *entry;         /* the container's entry in the list, if it exists */
+    bool pulled;
+    JsonLines pull_lines;
+    LogDemux demux;
+    int src_out, src_err;
+    size_t net_next; /* networks connected so far */
+    Container *next; /* DockerRt's list */
+};
+
+struct DockerRt {
+    uv_loop_t *loop;
+    const Project *p;
+    LogMux *mux;
+    Engine *e;
+    EngineReq *events;
+    JsonLines event_lines;
+    Container *list;
+    /* prepare */
+    void (*prep_done)(void *ud, bool ok, const char *err);
+    void *prep_ud;
+    size_t prep_pending;
+    char *prep_err;
+    bool prepared;
+    bool remove_orphans;
+    json_t *existing; /* the project's containers as listed while preparing */
+    json_t *images;   /* the engine's images as listed while preparing */
+    bool build_all;   /* up --build */
+    StrVec built;     /* services whose image this run built already */
+    StrVec started;   /* services started at least once (their list entry used) */
+};
+
+/* ---- small helpers ---- */
+
+static uint64_t fnv1a(const char *s, size_t n, uint64_t h)
+{
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+char *docker_container_name(const Project *p, const Service *s)
+{
+    if (s->oneoff_name)
+        return xstrdup(s->oneoff_name);
+    if (s->container_name)
+        return xstrdup(s->container_name);
+    return xasprintf("%s-%s-1", p->name, s->name);
+}
+
+static char *image_name(const Project *p, const Service *s)
+{
+    if (s->image)
+        return xstrdup(s->image);
+    return xasprintf("%s-%s", p->name, s->name); /* Compose's name for a built image */
+}
+
+char *docker_config_hash(const Project *p, const Service *s)
+{
+    StrBuf b;
+    strbuf_init(&b, 0);
+    json_emit(s->node, &b);
+    uint64_t h = fnv1a(b.data ? b.data : "", b.len, 14695981039346656037ULL);
+    /* What the model adds beyond the node: resolved names. */
+    h = fnv1a(p->name, strlen(p->name), h);
+    strbuf_free(&b);
+    return xasprintf("%016llx", (unsigned long long)h);
+}
+
+static const char *network_engine_name(const Project *p, const char *key)
+{
+    for (size_t i = 0; i < p->n_networks; i++)
+        if (streq(p->networks[i].key, key))
+            return p->networks[i].name;
+    return key;
+}
+
+static const char *volume_engine_name(const Project *p, const char *key)
+{
+    for (size_t i = 0; i < p->n_volumes; i++)
+        if (streq(p->volumes[i].key, key))
+            return p->volumes[i].name;
+    return key;
+}
+
+static char *label_filter(const char *project, const char *service)
+{
+    json_t *f = json_object();
+    json_t *labels = json_array();
+    char *a = xasprintf("%s=%s", LABEL_PROJECT, project);
+    json_array_append_new(labels, json_string(a));
+    free(a);
+    if (service) {
+        char *b = xasprintf("%s=%s", LABEL_SERVICE, service);
+        json_array_append_new(labels, json_string(b));
+        free(b);
+    }
+    json_object_set_new(f, "label", labels);
+    char *s = json_dumps(f, JSON_COMPACT);
+    json_decref(f);
+    char *e = engine_escape(s);
+    free(s);
+    return e;
+}
+
+/* ---- the project: networks, volumes, events ---- */
+
+static Container *find_by_id(DockerRt *d, const char *id)
+{
+    for (Container *c = d->list; c; c = c->next)
+        if (c->id && id && streq(c->id, id))
+            return c;
+    return NULL;
+}
+
+static void on_event(void *ud, json_t *ev)
+{
+    DockerRt *d = ud;
+    const char *type = json_string_value(json_object_get(ev, "Type"));
+    const char *action = json_string_value(json_object_get(ev, "Action"));
+    const char *id = json_string_value(json_object_get(json_object_get(ev, "Actor"), "ID"));
+    if (!type || !streq(type, "container") || !action)
+        return;
+    Container *c = find_by_id(d, id);
+    if (!c)
+        return;
+    if (str_startswith(action, "health_status: ")) {
+        bool healthy = streq(action + 15, "healthy");
+        if (c->cb.health)
+            c->cb.health(c->ud, healthy);
+    }
+}
+
+static void on_events_chunk(void *ud, const char *data, size_t len)
+{
+    DockerRt *d = ud;
+    jsonlines_feed(&d->event_lines, data, len, on_event, d);
+}
+
+static void on_events_done(void *ud, int status, json_t *body, const char *err)
+{
+    DockerRt *d = ud;
+    (void)status;
+    (void)body;
+    d->events = NULL;
+    if (err)
+        logmux_system(d->mux, NULL, "the engine's event stream ended: %s", err);
+}
+
+static void prep_step_done(DockerRt *d, const char *err)
+{
+    if (err && !d->prep_err)
+        d->prep_err = xstrdup(err);
+    if (--d->prep_pending > 0)
+        return;
+    if (!d->prep_err) {
+        char *f = label_filter(d->p->name, NULL);
+        char *path = xasprintf("/events?filters=%s", f);
+        d->events = engine_stream(d->e, "GET", path, NULL, on_events_chunk, on_events_done, d);
+        free(path);
+        free(f);
+        d->prepared = true;
+    }
+    if (d->prep_done)
+        d->prep_done(d->prep_ud, d->prep_err == NULL, d->prep_err);
+}
+
+typedef struct PrepCtx {
+    DockerRt *d;
+    json_t *create; /* body to create when missing; NULL: external, must exist */
+    char *name;
+    bool is_network;
+} PrepCtx;
+
+static void on_prep_created(void *ud, int status, json_t *body, const char *err)
+{
+    PrepCtx *x = ud;
+    (void)body;
+    char *msg = NULL;
+    if (err && status != 409) /* 409: made meanwhile by someone else */
+        msg = xasprintf("cannot create %s %s: %s", x->is_network ? "network" : "volume", x->name, err);
+    DockerRt *d = x->d;
+    json_decref(x->create);
+    free(x->name);
+    free(x);
+    prep_step_done(d, msg);
+    free(msg);
+}
+
+static void on_prep_inspect(void *ud, int status, json_t *body, const char *err)
+{
+    PrepCtx *x = ud;
+    (void)body;
+    DockerRt *d = x->d;
+    if (status == 200) {
+        json_decref(x->create);
+        free(x->name);
+        free(x);
+        prep_step_done(d, NULL);
+        return;
+    }
+    if (status == 404 && x->create) {
+        engine_request(d->e, "POST", x->is_network ? "/networks/create" : "/volumes/create", x->create,
+                       on_prep_created, x);
+        return;
+    }
+    char *msg = status == 404 ? xasprintf("external %s %s does not exist: create it first",
+                                          x->is_network ? "network" : "volume", x->name)
+                              : xasprintf("cannot inspect %s %s: %s", x->is_network ? "network" : "volume",
+                                          x->name, err ? err : "unknown error");
+    json_decref(x->create);
+    free(x->name);
+    free(x);
+    prep_step_done(d, msg);
+    free(msg);
+}
+
+static json_t *labels_json(const Env *user, const char *project, const char *key, const char *kind)
+{
+    json_t *l = json_object();
+    for (size_t i = 0; user && i < user->n; i++)
+        json_object_set_new(l, user->keys[i], json_string(user->vals[i] ? user->vals[i] : ""));
+    json_object_set_new(l, LABEL_PROJECT, json_string(project));
+    if (key)
+        json_object_set_new(l, kind, json_string(key));
+    return l;
+}
+
+static void on_ignore(void *ud, int status, json_t *body, const char *err)
+{
+    (void)ud;
+    (void)status;
+    (void)body;
+    (void)err;
+}
+
+static void on_orphans_listed(void *ud, int status, json_t *body, const char *err)
+{
+    DockerRt *d = ud;
+    if (status != 200 || !json_is_array(body)) {
+        char *m = xasprintf("cannot list the project's containers: %s", err ? err : "no answer");
+        prep_step_done(d, m);
+        free(m);
+        return;
+    }
+    json_decref(d->existing);
+    d->existing = json_incref(body);
+    size_t i;
+    json_t *c;
+    json_array_foreach(body, i, c)
+    {
+        json_t *labels = json_object_get(c, "Labels");
+        const char *svc = json_string_value(json_object_get(labels, LABEL_SERVICE));
+        const char *oneoff = json_string_value(json_object_get(labels, LABEL_ONEOFF));
+        const char *name = json_string_value(json_array_get(json_object_get(c, "Names"), 0));
+        const char *id = json_string_value(json_object_get(c, "Id"));
+        if (!id || (svc && project_service(d->p, svc)) || (oneoff && streq(oneoff, "True")))
+            continue;
+        name = name ? name + (name[0] == '/') : id;
+        if (d->remove_orphans) {
+            logmux_system(d->mux, NULL, "removing orphan container %s", name);
+            char *path = xasprintf("/containers/%s?force=1", id);
+            engine_request(d->e, "DELETE", path, NULL, on_ignore, NULL);
+            free(path);
+        } else {
+            logmux_system(d->mux, NULL,
+                          "orphan container %s (service \"%s\" is not in the file); --remove-orphans removes it",
+                          name, svc ? svc : "?");
+        }
+    }
+    prep_step_done(d, NULL);
+}
+
+/* The image list lets a warm rerun see whether an image changed without an
+ * inspect per service. It is an optimisation: without it each container's
+ * image is inspected. */
+static void on_images_listed(void *ud, int status, json_t *body, const char *err)
+{
+    DockerRt *d = ud;
+    (void)err;
+    if (status == 200 && json_is_array(body)) {
+        json_decref(d->images);
+        d->images = json_incref(body);
+    }
+    prep_step_done(d, NULL);
+}
+
+/* The image ID a reference names in the list from preparing, or NULL when
+ * it is not there (the caller then asks the engine). */
+static const char *cached_image_id(DockerRt *d, const char *ref)
+{
+    if (!d->images)
+        return NULL;
+    const char *r = ref;
+    if (strncmp(r, "docker.io/library/", 18) == 0)
+        r += 18;
+    else if (strncmp(r, "docker.io/", 10) == 0)
+        r += 10;
+    if (strchr(r, '@'))
+        return NULL;
+    const char *slash = strrchr(r, '/');
+    bool tagged = strchr(slash ? slash : r, ':') != NULL;
+    _cleanup_free_ char *want = tagged ? xstrdup(r) : xasprintf("%s:latest", r);
+    size_t i;
+    json_t *img;
+    json_array_foreach(d->images, i, img)
+    {
+        size_t k;
+        json_t *tag;
+        json_array_foreach(json_object_get(img, "RepoTags"), k, tag)
+        {
+            const char *t = json_string_value(tag);
+            if (t && streq(t, want))
+                return json_string_value(json_object_get(img, "Id"));
+        }
+    }
+    return NULL;
+}
+
+void docker_set_build(DockerRt *d, bool on)
+{
+    d->build_all = on;
+}
+
+void docker_set_remove_orphans(DockerRt *d, bool on)
+{
+    d->remove_orphans = on;
+}
+
+static void on_connected(void *ud, bool ok, const char *err)
+{
+    DockerRt *d = ud;
+    if (!ok) {
+        d->prep_pending = 1;
+        prep_step_done(d, err);
+        return;
+    }
+    const Project *p = d->p;
+    d->prep_pending = 1; /* held until every request is out */
+    for (size_t i = 0; i < p->n_networks; i++) {
+        const Network *n = &p->networks[i];
+        PrepCtx *x = xcalloc(1, sizeof(*x));
+        x->d = d;
+        x->name = xstrdup(n->name);
+        x->is_network = true;
+        if (!n->external) {
+            json_t *b = json_object();
+            json_object_set_new(b, "Name", json_string(n->name));
+            json_object_set_new(b, "Driver", json_string(n->driver ? n->driver : "bridge"));
+            json_object_set_new(b, "Internal", json_boolean(n->internal));
+            json_object_set_new(b, "Attachable", json_true());
+            json_object_set_new(b, "CheckDuplicate", json_true());
+            json_object_set_new(b, "Labels", labels_json(&n->labels, p->name, n->key, LABEL_NETWORK));
+            x->create = b;
+        }
+        char *e = engine_escape(n->name);
+        char *path = xasprintf("/networks/%s", e);
+        d->prep_pending++;
+        engine_request(d->e, "GET", path, NULL, on_prep_inspect, x);
+        free(path);
+        free(e);
+    }
+    for (size_t i = 0; i < p->n_volumes; i++) {
+        const Volume *v = &p->volumes[i];
+        PrepCtx *x = xcalloc(1, sizeof(*x));
+        x->d = d;
+        x->name = xstrdup(v->name);
+        if (!v->external) {
+            json_t *b = json_object();
+            json_object_set_new(b, "Name", json_string(v->name));
+            json_object_set_new(b, "Driver", json_string(v->driver ? v->driver : "local"));
+            json_object_set_new(b, "Labels", labels_json(&v->labels, p->name, v->key, LABEL_VOLUME));
+            x->create = b;
+        }
+        char *e = engine_escape(v->name);
+        char *path = xasprintf("/volumes/%s", e);
+        d->prep_pending++;
+        engine_request(d->e, "GET", path, NULL, on_prep_inspect, x);
+        free(path);
+        free(e);
+    }
+    d->prep_pending++;
+    engine_request(d->e, "GET", "/images/json", NULL, on_images_listed, d);
+    {
+        char *f = label_filter(p->name, NULL);
+        char *path = xasprintf("/containers/json?all=1&filters=%s", f);
+        d->prep_pending++;
+        engine_request(d->e, "GET", path, NULL, on_orphans_listed, d);
+        free(path);
+        free(f);
+    }
+    prep_step_done(d, NULL);
+}
+
+DockerRt *docker_new(uv_loop_t *loop, const Project *p, LogMux *mux, char **ret_err)
+{
+    Engine *e = engine_new(loop, NULL, ret_err);
+    if (!e)
+        return NULL;
+    DockerRt *d = xcalloc(1, sizeof(*d));
+    d->loop = loop;
+    d->p = p;
+    d->mux = mux;
+    d->e = e;
+    return d;
+}
+
+Engine *docker_engine(DockerRt *d)
+{
+    return d->e;
+}
+
+void docker_prepare(DockerRt *d, void (*done)(void *ud, bool ok, const char *err), void *ud)
+{
+    d->prep_done = done;
+    d->prep_ud = ud;
+    engine_connect(d->e, on_connected, d);
+}
+
+void docker_free(DockerRt *d)
+{
+    if (!d)
+        return;
+    while (d->list)
+        docker_container_free(d->list);
+    if (d->events)
+        engine_cancel(d->events);
+    jsonlines_free(&d->event_lines);
+    json_decref(d->existing);
+    json_decref(d->images);
+    strvec_free(&d->started);
+    strvec_free(&d->built);
+    engine_free(d->e);
+    free(d->prep_err);
+    free(d);
+}
+
+/* ---- one container ---- */
+
+static void fail(Container *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(Container *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = xvasprintf(fmt, ap);
+    va_end(ap);
+    c->req = NULL;
+    if (!c->started_reported) {
+        c->started_reported = true;
+        c->cb.started(c->ud, false, msg);
+    }
+    free(msg);
+}
+
+static void on_log_part(void *ud, int stream, const char *p, size_t n)
+{
+    Container *c = ud;
+    logmux_feed(c->d->mux, stream == 2 ? c->src_err : c->src_out, p, n);
+}
+
+static void on_logs_chunk(void *ud, const char *data, size_t len)
+{
+    Container *c = ud;
+    if (c->tty)
+        logmux_feed(c->d->mux, c->src_out, data, len);
+    else
+        logdemux_feed(&c->demux, data, len, on_log_part, c);
+}
+
+static void on_logs_done(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    (void)status;
+    (void)body;
+    (void)err;
+    c->logs = NULL;
+    logmux_flush(c->d->mux, c->src_out);
+    logmux_flush(c->d->mux, c->src_err);
+    if (c->exit_pending) {
+        c->exit_pending = false;
+        if (c->cb.exited)
+            c->cb.exited(c->ud, c->exit_code);
+    }
+}
+
+static void on_wait_done(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    c->wait = NULL;
+    int64_t code = -1;
+    if (status == 200 && body)
+        code = (int64_t)json_integer_value(json_object_get(body, "StatusCode"));
+    else if (err)
+        logmux_system(c->d->mux, c->s->name, "lost the container: %s", err);
+    /* The exit is told once every line the container wrote was delivered:
+     * the log stream ends when the container stops. */
+    if (c->logs) {
+        c->exit_pending = true;
+        c->exit_code = code < 0 ? 255 : code;
+        return;
+    }
+    if (c->cb.exited)
+        c->cb.exited(c->ud, code < 0 ? 255 : code);
+}
+
+static void follow(Container *c)
+{
+    /* An adopted container: only what comes from now on. A stopped container
+     * started again: from its start, not its whole history. */
+    char extra[64] = "";
+    if (c->adopted)
+        snprintf(extra, sizeof(extra), "&tail=0");
+    else if (c->since[0])
+        snprintf(extra, sizeof(extra), "&since=%s", c->since);
+    char *path = xasprintf("/containers/%s/logs?follow=1&stdout=1&stderr=1%s", c->id, extra);
+    c->logs = engine_stream(c->d->e, "GET", path, NULL, on_logs_chunk, on_logs_done, c);
+    free(path);
+    path = xasprintf("/containers/%s/wait?condition=not-running", c->id);
+    c->wait = engine_request(c->d->e, "POST", path, NULL, on_wait_done, c);
+    free(path);
+}
+
+static void on_inspected(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    c->req = NULL;
+    if (status != 200 || !body) {
+        fail(c, "cannot inspect container %s: %s", c->name, err ? err : "no answer");
+        return;
+    }
+    c->tty = json_is_true(json_object_get(json_object_get(body, "Config"), "Tty"));
+    json_t *nets = json_object_get(json_object_get(body, "NetworkSettings"), "Networks");
+    const char *k;
+    json_t *v;
+    json_object_foreach(nets, k, v)
+    {
+        const char *ip = json_string_value(json_object_get(v, "IPAddress"));
+        if (ip && *ip) {
+            snprintf(c->ip, sizeof(c->ip), "%s", ip);
+            break;
+        }
+    }
+    json_t *health = json_object_get(json_object_get(body, "State"), "Health");
+    const char *hs = json_string_value(json_object_get(health, "Status"));
+    c->health_known_healthy = hs && streq(hs, "healthy");
+    follow(c);
+    c->started_reported = true;
+    c->cb.started(c->ud, true, NULL);
+    if (c->health_known_healthy && c->cb.health)
+        c->cb.health(c->ud, true); /* adopted and already healthy: no event will come */
+}
+
+static void inspect(Container *c)
+{
+    char *path = xasprintf("/containers/%s/json", c->id);
+    c->req = engine_request(c->d->e, "GET", path, NULL, on_inspected, c);
+    free(path);
+}
+
+static void on_started(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    (void)body;
+    c->req = NULL;
+    if (err && status != 304) {
+        fail(c, "cannot start container %s: %s", c->name, err);
+        return;
+    }
+    inspect(c);
+}
+
+static void start(Container *c);
+
+static void start_existing(Container *c)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(c->since, sizeof(c->since), "%lld.%09ld", (long long)ts.tv_sec, ts.tv_nsec);
+    start(c);
+}
+
+static void start(Container *c)
+{
+    char *path = xasprintf("/containers/%s/start", c->id);
+    c->req = engine_request(c->d->e, "POST", path, NULL, on_started, c);
+    free(path);
+}
+
+static void connect_next(Container *c);
+
+static void on_net_connected(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    (void)body;
+    c->req = NULL;
+    if (err && status != 403 /* already connected */) {
+        fail(c, "cannot connect %s to its network: %s", c->name, err);
+        return;
+    }
+    connect_next(c);
+}
+
+static json_t *aliases_json(const Service *s, const NetworkAttach *na)
+{
+    json_t *a = json_array();
+    json_array_append_new(a, json_string(s->name));
+    for (size_t i = 0; na && i < na->aliases.n; i++)
+        json_array_append_new(a, json_string(na->aliases.v[i]));
+    return a;
+}
+
+/* The first network is given at create; the others are connected before
+ * the start (API 1.41 takes one network in create). */
+static void connect_next(Container *c)
+{
+    const Service *s = c->s;
+    if (c->net_next >= s->n_networks) {
+        start(c);
+        return;
+    }
+    const NetworkAttach *na = &s->networks[c->net_next++];
+    json_t *b = json_object();
+    json_object_set_new(b, "Container", json_string(c->id));
+    json_t *ec = json_object();
+    json_object_set_new(ec, "Aliases", aliases_json(s, na));
+    json_object_set_new(b, "EndpointConfig", ec);
+    char *e = engine_escape(network_engine_name(c->d->p, na->name));
+    char *path = xasprintf("/networks/%s/connect", e);
+    c->req = engine_request(c->d->e, "POST", path, b, on_net_connected, c);
+    free(path);
+    free(e);
+    json_decref(b);
+}
+
+static void on_created(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    c->req = NULL;
+    if (err || !body) {
+        fail(c, "cannot create container %s: %s", c->name, err ? err : "no answer");
+        return;
+    }
+    (void)status;
+    const char *id = json_string_value(json_object_get(body, "Id"));
+    if (!id) {
+        fail(c, "cannot create container %s: the engine gave no id", c->name);
+        return;
+    }
+    free(c->id);
+    c->id = xstrdup(id);
+    c->net_next = 1;
+    connect_next(c);
+}
+
+/* A missing bind source is made by tend, owned by the user the project
+ * belongs to (the invoking user under sudo), never left to the engine,
+ * which would make it as root. */
+static int make_bind_source(const Project *p, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) == 0)
+        return 0;
+    uid_t uid = getuid();
+    gid_t gid = getgid();
+    const char *su = getenv("SUDO_UID"), *sg = getenv("SUDO_GID");
+    struct stat pst;
+    if (su && sg) {
+        uid = (uid_t)atoi(su);
+        gid = (gid_t)atoi(sg);
+    } else if (stat(p->workdir, &pst) == 0) {
+        uid = pst.st_uid;
+        gid = pst.st_gid;
+    }
+    char *dup = xstrdup(path);
+    for (char *q = dup + 1;; q++) {
+        if (*q == '/' || *q == 0) {
+            char save = *q;
+            *q = 0;
+            if (mkdir(dup, 0755) == 0) {
+                if (chown(dup, uid, gid) < 0) {
+                    /* not fatal: the folder exists */
+                }
+            } else if (errno != EEXIST) {
+                int r = -errno;
+                free(dup);
+                return r;
+            }
+            *q = save;
+            if (!save)
+                break;
+        }
+    }
+    free(dup);
+    return 0;
+}
+
+static json_t *create_body(Container *c, char **ret_err)
+{
+    const Service *s = c->s;
+    const Project *p = c->d->p;
+    json_t *b = json_object();
+    json_object_set_new(b, "Image", json_string(c->image));
+    if (s->has_command) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < s->command.n; i++)
+            json_array_append_new(a, json_string(s->command.v[i]));
+        json_object_set_new(b, "Cmd", a);
+    }
+    if (s->has_entrypoint) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < s->entrypoint.n; i++)
+            json_array_append_new(a, json_string(s->entrypoint.v[i]));
+        json_object_set_new(b, "Entrypoint", a);
+    }
+    json_t *env = json_array();
+    for (size_t i = 0; i < s->environment.n; i++)
+        if (s->environment.vals[i]) {
+            char *kv = xasprintf("%s=%s", s->environment.keys[i], s->environment.vals[i]);
+            json_array_append_new(env, json_string(kv));
+            free(kv);
+        }
+    json_object_set_new(b, "Env", env);
+    if (s->working_dir)
+        json_object_set_new(b, "WorkingDir", json_string(s->working_dir));
+    if (s->user)
+        json_object_set_new(b, "User", json_string(s->user));
+    if (s->hostname)
+        json_object_set_new(b, "Hostname", json_string(s->hostname));
+    json_object_set_new(b, "Tty", json_boolean(s->tty));
+    json_object_set_new(b, "OpenStdin", json_boolean(s->stdin_open));
+
+    json_t *labels = labels_json(&s->labels, p->name, s->name, LABEL_SERVICE);
+    json_object_set_new(labels, LABEL_NUMBER, json_string("1"));
+    json_object_set_new(labels, LABEL_ONEOFF, json_string(s->oneoff_name ? "True" : "False"));
+    json_object_set_new(labels, LABEL_HASH, json_string(c->hash));
+    json_object_set_new(labels, LABEL_WORKDIR, json_string(p->workdir));
+    StrBuf files;
+    strbuf_init(&files, 0);
+    for (size_t i = 0; i < p->config_files.n; i++)
+        strbuf_printf(&files, "%s%s", i ? "," : "", p->config_files.v[i]);
+    json_object_set_new(labels, LABEL_FILES, json_string(files.data ? files.data : ""));
+    strbuf_free(&files);
+    json_object_set_new(labels, "com.docker.compose.version", json_string("2.0.0"));
+    json_object_set_new(labels, "com.docker.compose.depends_on", json_string(""));
+    json_object_set_new(labels, "com.docker.compose.image", json_string(c->image));
+    json_object_set_new(b, "Labels", labels);
+
+    json_t *exposed = json_object();
+    for (size_t i = 0; i < s->n_ports; i++) {
+        char *k = xasprintf("%u/%s", s->ports[i].target, s->ports[i].protocol);
+        json_object_set_new(exposed, k, json_object());
+        free(k);
+    }
+    for (size_t i = 0; i < s->expose.n; i++) {
+        char *k = strchr(s->expose.v[i], '/') ? xstrdup(s->expose.v[i]) : xasprintf("%s/tcp", s->expose.v[i]);
+        json_object_set_new(exposed, k, json_object());
+        free(k);
+    }
+    json_object_set_new(b, "ExposedPorts", exposed);
+
+    char sig[16];
+    snprintf(sig, sizeof(sig), "%d", s->stop_signal);
+    json_object_set_new(b, "StopSignal", json_string(sig));
+    json_object_set_new(b, "StopTimeout", json_integer(s->stop_grace_period / 1000000000LL));
+
+    const Healthcheck *h = &s->healthcheck;
+    if (h->disabled) {
+        json_t *hc = json_object();
+        json_t *t = json_array();
+        json_array_append_new(t, json_string("NONE"));
+        json_object_set_new(hc, "Test", t);
+        json_object_set_new(b, "Healthcheck", hc);
+    } else if (h->present) {
+        json_t *hc = json_object();
+        json_t *t = json_array();
+        for (size_t i = 0; i < h->test.n; i++)
+            json_array_append_new(t, json_string(h->test.v[i]));
+        json_object_set_new(hc, "Test", t);
+        int64_t interval = h->interval;
+        int64_t start_interval = h->start_interval ? h->start_interval : 100000000LL;
+        if (engine_api_at_least(c->d->e, 1, 44)) {
+            json_object_set_new(hc, "StartInterval", json_integer(start_interval));
+        } else if (!interval) {
+            /* No StartInterval before API 1.44: the engine would wait a full
+             * interval (30 s) before its first probe. Probe every second
+             * instead unless the file set an interval. */
+            interval = 1000000000LL;
+        }
+        if (interval)
+            json_object_set_new(hc, "Interval", json_integer(interval));
+        if (h->timeout)
+            json_object_set_new(hc, "Timeout", json_integer(h->timeout));
+        if (h->retries)
+            json_object_set_new(hc, "Retries", json_integer(h->retries));
+        if (h->start_period)
+            json_object_set_new(hc, "StartPeriod", json_integer(h->start_period));
+        json_object_set_new(b, "Healthcheck", hc);
+    }
+
+    json_t *hc = json_object();
+    json_t *mounts = json_array();
+    for (size_t i = 0; i < s->n_mounts; i++) {
+        const Mount *m = &s->mounts[i];
+        json_t *mj = json_object();
+        json_object_set_new(mj, "Target", json_string(m->target));
+        json_object_set_new(mj, "ReadOnly", json_boolean(m->read_only));
+        if (m->type == VOLUME_BIND) {
+            if (m->create_host_path) {
+                int r = make_bind_source(p, m->source);
+                if (r < 0) {
+                    *ret_err = xasprintf("cannot create the bind mount source %s: %s", m->source, strerror(-r));
+                    json_decref(mj);
+                    json_decref(mounts);
+                    json_decref(hc);
+                    json_decref(b);
+                    return NULL;
+                }
+            }
+            json_object_set_new(mj, "Type", json_string("bind"));
+            json_object_set_new(mj, "Source", json_string(m->source));
+        } else if (m->type == VOLUME_VOLUME) {
+            json_object_set_new(mj, "Type", json_string("volume"));
+            if (m->source)
+                json_object_set_new(mj, "Source", json_string(volume_engine_name(p, m->source)));
+            if (m->nocopy) {
+                json_t *vo = json_object();
+                json_object_set_new(vo, "NoCopy", json_true());
+                json_object_set_new(mj, "VolumeOptions", vo);
+            }
+        } else {
+            json_object_set_new(mj, "Type", json_string("tmpfs"));
+            if (m->tmpfs_size) {
+                json_t *to = json_object();
+                json_object_set_new(to, "SizeBytes", json_integer(m->tmpfs_size));
+                json_object_set_new(mj, "TmpfsOptions", to);
+            }
+        }
+        json_array_append_new(mounts, mj);
+    }
+    json_object_set_new(hc, "Mounts", mounts);
+
+    json_t *pb = json_object();
+    for (size_t i = 0; i < s->n_ports; i++) {
+        const PortMapping *pm = &s->ports[i];
+        char *k = xasprintf("%u/%s", pm->target, pm->protocol);
+        json_t *arr = json_object_get(pb, k);
+        if (!arr) {
+            arr = json_array();
+            json_object_set_new(pb, k, arr);
+        }
+        json_t *binding = json_object();
+        json_object_set_new(binding, "HostIp", json_string(pm->host_ip));
+        char hp[32] = "";
+        if (pm->published_lo && pm->published_hi != pm->published_lo)
+            snprintf(hp, sizeof(hp), "%u-%u", pm->published_lo, pm->published_hi);
+        else if (pm->published_lo)
+            snprintf(hp, sizeof(hp), "%u", pm->published_lo);
+        json_object_set_new(binding, "HostPort", json_string(hp));
+        json_array_append_new(arr, binding);
+        free(k);
+    }
+    json_object_set_new(hc, "PortBindings", pb);
+
+    if (s->tmpfs.n) {
+        json_t *t = json_object();
+        for (size_t i = 0; i < s->tmpfs.n; i++) {
+            const char *colon = strchr(s->tmpfs.v[i], ':');
+            char *path = colon ? xstrndup(s->tmpfs.v[i], (size_t)(colon - s->tmpfs.v[i])) : xstrdup(s->tmpfs.v[i]);
+            json_object_set_new(t, path, json_string(colon ? colon + 1 : ""));
+            free(path);
+        }
+        json_object_set_new(hc, "Tmpfs", t);
+    }
+    if (s->extra_hosts.n) {
+        json_t *eh = json_array();
+        for (size_t i = 0; i < s->extra_hosts.n; i++)
+            json_array_append_new(eh, json_string(s->extra_hosts.v[i]));
+        json_object_set_new(hc, "ExtraHosts", eh);
+    }
+    if (s->init >= 0)
+        json_object_set_new(hc, "Init", json_boolean(s->init));
+    if (s->mem_limit)
+        json_object_set_new(hc, "Memory", json_integer(s->mem_limit));
+    if (s->cpus > 0)
+        json_object_set_new(hc, "NanoCpus", json_integer((json_int_t)(s->cpus * 1e9)));
+    if (s->n_ulimits) {
+        json_t *ul = json_array();
+        for (size_t i = 0; i < s->n_ulimits; i++) {
+            json_t *u = json_object();
+            json_object_set_new(u, "Name", json_string(s->ulimits[i].name));
+            json_object_set_new(u, "Soft", json_integer(s->ulimits[i].soft));
+            json_object_set_new(u, "Hard", json_integer(s->ulimits[i].hard));
+            json_array_append_new(ul, u);
+        }
+        json_object_set_new(hc, "Ulimits", ul);
+    }
+    json_object_set_new(hc, "ReadonlyRootfs", json_boolean(s->read_only));
+    json_t *rp = json_object();
+    json_object_set_new(rp, "Name", json_string("no"));
+    json_object_set_new(hc, "RestartPolicy", rp);
+    const Node *shm = node_get(s->node, "shm_size");
+    if (node_is_scalar(shm))
+        json_object_set_new(hc, "ShmSize", json_integer(strtoll(shm->str, NULL, 10)));
+
+    json_t *nc = json_object();
+    json_t *ecs = json_object();
+    if (s->network_mode) {
+        const char *nm = s->network_mode;
+        if (str_startswith(nm, "service:")) {
+            char *other = docker_container_name(p, project_service(p, nm + 8) ? project_service(p, nm + 8) : s);
+            char *mode = xasprintf("container:%s", other);
+            json_object_set_new(hc, "NetworkMode", json_string(mode));
+            free(mode);
+            free(other);
+        } else {
+            json_object_set_new(hc, "NetworkMode", json_string(nm));
+        }
+    } else if (s->n_networks > 0) {
+        const char *net = network_engine_name(p, s->networks[0].name);
+        json_object_set_new(hc, "NetworkMode", json_string(net));
+        json_t *ec = json_object();
+        json_object_set_new(ec, "Aliases", aliases_json(s, &s->networks[0]));
+        json_object_set_new(ecs, net, ec);
+    }
+    json_object_set_new(nc, "EndpointsConfig", ecs);
+    json_object_set_new(b, "HostConfig", hc);
+    json_object_set_new(b, "NetworkingConfig", nc);
+    return b;
+}
+
+static void create(Container *c)
+{
+    char *err = NULL;
+    json_t *b = create_body(c, &err);
+    if (!b) {
+        fail(c, "%s", err);
+        free(err);
+        return;
+    }
+    char *e = engine_escape(c->name);
+    char *path = xasprintf("/containers/create?name=%s", e);
+    c->req = engine_request(c->d->e, "POST", path, b, on_created, c);
+    free(path);
+    free(e);
+    json_decref(b);
+}
+
+/* ---- images ---- */
+
+static void on_pull_line(void *ud, json_t *obj)
+{
+    Container *c = ud;
+    const char *status = json_string_value(json_object_get(obj, "status"));
+    const char *id = json_string_value(json_object_get(obj, "id"));
+    const char *error = json_string_value(json_object_get(obj, "error"));
+    if (error) {
+        logmux_system(c->d->mux, c->s->name, "pull: %s", error);
+        return;
+    }
+    /* One line per layer and state change; the byte counts are left out. */
+    if (status && !json_object_get(obj, "progressDetail")) {
+        if (id)
+            logmux_system(c->d->mux, c->s->name, "pull %s: %s %s", c->image, id, status);
+        else
+            logmux_system(c->d->mux, c->s->name, "pull %s: %s", c->image, status);
+    } else if (status && id && (streq(status, "Pull complete") || streq(status, "Already exists"))) {
+        logmux_system(c->d->mux, c->s->name, "pull %s: %s %s", c->image, id, status);
+    }
+}
+
+static void on_pull_chunk(void *ud, const char *data, size_t len)
+{
+    Container *c = ud;
+    jsonlines_feed(&c->pull_lines, data, len, on_pull_line, c);
+}
+
+static void check_image(Container *c);
+static void build_image(Container *c);
+static void look_up(Container *c);
+
+static void on_pulled(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    (void)status;
+    (void)body;
+    c->req = NULL;
+    jsonlines_free(&c->pull_lines);
+    if (err) {
+        fail(c, "cannot pull image %s: %s", c->image, err);
+        return;
+    }
+    check_image(c); /* a pull that failed half-way reports its error in the stream */
+}
+
+static void pull(Container *c)
+{
+    char *ref = xstrdup(c->image);
+    const char *tag = "latest";
+    char *at = strchr(ref, '@');
+    char *colon = strrchr(ref, ':');
+    if (!at && colon && !strchr(colon, '/')) {
+        *colon = 0;
+        tag = colon + 1;
+    }
+    char *er = engine_escape(ref), *et = engine_escape(tag);
+    char *path = at ? xasprintf("/images/create?fromImage=%s", er) : xasprintf("/images/create?fromImage=%s&tag=%s", er, et);
+    logmux_system(c->d->mux, c->s->name, "pulling %s", c->image);
+    c->req = engine_stream(c->d->e, "POST", path, NULL, on_pull_chunk, on_pulled, c);
+    free(path);
+    free(er);
+    free(et);
+    free(ref);
+}
+
+static void on_image(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    (void)body;
+    c->req = NULL;
+    const char *policy = c->s->pull_policy ? c->s->pull_policy : "missing";
+    if (status == 200) {
+        create(c);
+        return;
+    }
+    if (status != 404) {
+        fail(c, "cannot inspect image %s: %s", c->image, err ? err : "no answer");
+        return;
+    }
+    if (c->s->build && !c->built && (!c->s->image || streq(policy, "build") || streq(policy, "missing"))) {
+        build_image(c);
+        return;
+    }
+    if (streq(policy, "never")) {
+        fail(c, "image %s is not present and pull_policy is never", c->image);
+        return;
+    }
+    if (c->pulled) {
+        fail(c, "image %s is still missing after the pull", c->image);
+        return;
+    }
+    c->pulled = true;
+    pull(c);
+}
+
+static void on_build_line(void *ud, const char *line)
+{
+    Container *c = ud;
+    logmux_system(c->d->mux, c->s->name, "build: %s", line);
+}
+
+static void on_built(void *ud, bool ok, const char *err)
+{
+    Container *c = ud;
+    c->build = NULL;
+    if (!ok) {
+        fail(c, "cannot build image %s: %s", c->image, err ? err : "the build failed");
+        return;
+    }
+    logmux_system(c->d->mux, c->s->name, "built %s", c->image);
+    if (c->prebuild) {
+        c->prebuild = false;
+        look_up(c);
+        return;
+    }
+    check_image(c);
+}
+
+/* build: the image is built by the engine from the context folder (the
+ * classic builder), tagged as the service's image or PROJECT-SERVICE. */
+static void build_image(Container *c)
+{
+    const Build *b = c->s->build;
+    c->built = true;
+    logmux_system(c->d->mux, c->s->name, "building %s from %s", c->image, b->context);
+    Env labels = {0};
+    env_set(&labels, LABEL_PROJECT, c->d->p->name);
+    env_set(&labels, LABEL_SERVICE, c->s->name);
+    char *err = NULL;
+    c->build = image_build(c->d->e, b->context, b->dockerfile, b->target, &b->args, c->image, &labels,
+                           on_build_line, on_built, c, &err);
+    env_free(&labels);
+    if (!c->build) {
+        fail(c, "cannot build image %s: %s", c->image, err ? err : "unknown error");
+        free(err);
+    }
+}
+
+static void check_image(Container *c)
+{
+    char *e = engine_escape(c->image);
+    char *path = xasprintf("/images/%s/json", e);
+    c->req = engine_request(c->d->e, "GET", path, NULL, on_image, c);
+    free(path);
+    free(e);
+}
+
+/* ---- adoption ---- */
+
+static void on_removed_old(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    (void)body;
+    c->req = NULL;
+    if (err && status != 404) {
+        fail(c, "cannot remove the old container %s: %s", c->name, err);
+        return;
+    }
+    const char *policy = c->s->pull_policy ? c->s->pull_policy : "missing";
+    if (streq(policy, "build") && c->s->build && !c->built) {
+        build_image(c);
+    } else if (streq(policy, "always")) {
+        c->pulled = true;
+        pull(c);
+    } else {
+        check_image(c);
+    }
+}
+
+/* An adopted container is known from the list: its address and health
+ * are there, and its tty setting is the file's (the hash is unchanged), so
+ * no inspect is needed; a warm rerun costs two requests per service. */
+static void adopt(Container *c, json_t *entry)
+{
+    c->tty = c->s->tty;
+    json_t *nets = json_object_get(json_object_get(entry, "NetworkSettings"), "Networks");
+    const char *k;
+    json_t *v;
+    json_object_foreach(nets, k, v)
+    {
+        const char *ip = json_string_value(json_object_get(v, "IPAddress"));
+        if (ip && *ip) {
+            snprintf(c->ip, sizeof(c->ip), "%s", ip);
+            break;
+        }
+    }
+    const char *status = json_string_value(json_object_get(entry, "Status"));
+    c->health_known_healthy = status && strstr(status, "(healthy)");
+    follow(c);
+    c->started_reported = true;
+    c->cb.started(c->ud, true, NULL);
+    if (c->health_known_healthy && c->cb.health)
+        c->cb.health(c->ud, true);
+}
+
+static void use_list(Container *c, json_t *body);
+
+static void on_listed(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    c->req = NULL;
+    if (status != 200 || !json_is_array(body)) {
+        fail(c, "cannot list containers: %s", err ? err : "no answer");
+        return;
+    }
+    use_list(c, body);
+}
+
+static void decide(Container *c);
+
+static void on_cur_image(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    (void)err;
+    c->req = NULL;
+    const char *id = status == 200 ? json_string_value(json_object_get(body, "Id")) : NULL;
+    free(c->cur_image);
+    c->cur_image = xstrdup(id ? id : "");
+    c->image_checked = true;
+    decide(c);
+}
+
+/* With the container's list entry (or none) and, for an existing one, the
+ * ID its image name points at now: adopt, start, or recreate. */
+static void decide(Container *c)
+{
+    json_t *found = c->entry;
+    if (!found) {
+        on_removed_old(c, 204, NULL, NULL);
+        return;
+    }
+    const char *id = json_string_value(json_object_get(found, "Id"));
+    const char *state = json_string_value(json_object_get(found, "State"));
+    const char *hash = json_string_value(json_object_get(json_object_get(found, "Labels"), LABEL_HASH));
+    const char *ctr_image = json_string_value(json_object_get(found, "ImageID"));
+    free(c->id);
+    c->id = xstrdup(id ? id : "");
+    bool same_config = hash && streq(hash, c->hash);
+    if (same_config && !c->image_checked) {
+        const char *cached = c->first_start && !c->built ? cached_image_id(c->d, c->image) : NULL;
+        if (cached) {
+            c->cur_image = xstrdup(cached);
+            c->image_checked = true;
+        } else {
+            char *e = engine_escape(c->image);
+            char *path = xasprintf("/images/%s/json", e);
+            c->req = engine_request(c->d->e, "GET", path, NULL, on_cur_image, c);
+            free(path);
+            free(e);
+            return;
+        }
+    }
+    /* An image that is gone or unknown does not count as a change. */
+    bool same_image = !same_config || !*c->cur_image || !ctr_image || streq(ctr_image, c->cur_image);
+    if (same_config && same_image) {
+        if (state && streq(state, "running")) {
+            c->adopted = true;
+            logmux_system(c->d->mux, c->s->name, "adopted running container %s (unchanged)", c->name);
+            adopt(c, found);
+        } else {
+            start_existing(c);
+        }
+        return;
+    }
+    logmux_system(c->d->mux, c->s->name, "recreating %s: its %s changed", c->name,
+                  same_config ? "image" : "configuration");
+    char *path = xasprintf("/containers/%s?force=1", c->id);
+    c->req = engine_request(c->d->e, "DELETE", path, NULL, on_removed_old, c);
+    free(path);
+}
+
+static void use_list(Container *c, json_t *body)
+{
+    size_t i;
+    json_t *it;
+    json_array_foreach(body, i, it)
+    {
+        json_t *names = json_object_get(it, "Names");
+        const char *n0 = json_string_value(json_array_get(names, 0));
+        if (n0 && n0[0] == '/' && streq(n0 + 1, c->name)) {
+            json_decref(c->entry);
+            c->entry = json_incref(it);
+            break;
+        }
+    }
+    decide(c);
+}
+
+/* Finds the service's container: from the list made while preparing on the
+ * first start of each service (its entry is then dropped: later starts ask
+ * the engine again), else by label. */
+static void look_up(Container *c)
+{
+    DockerRt *d = c->d;
+    const Service *s = c->s;
+    if (c->first_start && d->existing) {
+        json_t *mine = json_array();
+        size_t i = 0;
+        while (i < json_array_size(d->existing)) {
+            json_t *it = json_array_get(d->existing, i);
+            const char *n0 = json_string_value(json_array_get(json_object_get(it, "Names"), 0));
+            if (n0 && n0[0] == '/' && streq(n0 + 1, c->name)) {
+                json_array_append(mine, it);
+                json_array_remove(d->existing, i);
+            } else {
+                i++;
+            }
+        }
+        use_list(c, mine);
+        json_decref(mine);
+        return;
+    }
+    char *f = label_filter(d->p->name, s->name);
+    char *path = xasprintf("/containers/json?all=1&filters=%s", f);
+    c->req = engine_request(d->e, "GET", path, NULL, on_listed, c);
+    free(path);
+    free(f);
+}
+
+Container *docker_start(DockerRt *d, const Service *s, const ContainerCbs *cbs, void *ud)
+{
+    Container *c = xcalloc(1, sizeof(*c));
+    c->d = d;
+    c->s = s;
+    c->cb = *cbs;
+    c->ud = ud;
+    c->name = docker_container_name(d->p, s);
+    c->image = image_name(d->p, s);
+    c->hash = docker_config_hash(d->p, s);
+    c->src_out = logmux_source(d->mux, s->name, LOG_STDOUT);
+    c->src_err = logmux_source(d->mux, s->name, LOG_STDERR);
+    c->next = d->list;
+    d->list = c;
+    if (!strvec_contains(&d->started, s->name)) {
+        strvec_push(&d->started, s->name);
+        c->first_start = true;
+    }
+    if (s->oneoff_name) {
+        /* tend run: always a new container, never one to adopt. */
+        on_removed_old(c, 204, NULL, NULL);
+        return c;
+    }
+    if (d->build_all && s->build && !strvec_contains(&d->built, s->name)) {
+        strvec_push(&d->built, s->name);
+        c->prebuild = true;
+        build_image(c);
+        return c;
+    }
+    look_up(c);
+    return c;
+}
+
+static void on_killed(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    (void)body;
+    c->kill = NULL;
+    if (err && status != 409) /* 409: not running any more */
+        logmux_system(c->d->mux, c->s->name, "cannot signal the container: %s", err);
+}
+
+void docker_signal(Container *c, int sig)
+{
+    if (!c->id)
+        return;
+    if (c->kill)
+        engine_cancel(c->kill);
+    char *path = xasprintf("/containers/%s/kill?signal=%d", c->id, sig);
+    c->kill = engine_request(c->d->e, "POST", path, NULL, on_killed, c);
+    free(path);
+}
+
+const char *docker_ip(const Container *c)
+{
+    return c->ip;
+}
+
+bool docker_adopted(const Container *c)
+{
+    return c->adopted;
+}
+
+void docker_container_free(Container *c)
+{
+    if (!c)
+        return;
+    DockerRt *d = c->d;
+    for (Container **pp = &d->list; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    if (c->req)
+        engine_cancel(c->req);
+    if (c->logs)
+        engine_cancel(c->logs);
+    if (c->wait)
+        engine_cancel(c->wait);
+    if (c->kill)
+        engine_cancel(c->kill);
+    if (c->build)
+        image_build_cancel(c->build);
+    jsonlines_free(&c->pull_lines);
+    free(c->name);
+    free(c->image);
+    free(c->hash);
+    free(c->id);
+    free(c->cur_image);
+    json_decref(c->entry);
+    free(c);
+}
+
+/* ---- down ---- */
+
+typedef struct DownItem {
+    char *id;
+    char *name;
+    char *service;
+    int level;     /* stop order: higher first */
+    int timeout_s; /* grace before the engine kills */
+} DownItem;
+
+typedef struct Down {
+    DockerRt *d;
+    const char *action; /* NULL: down; else "stop", "start" or "restart" */
+    StrVec only;        /* services to act on; empty: all */
+    bool volumes;
+    bool remove_orphans;
+    int timeout_s;
+    DownItem *items;
+    size_t n;
+    int level;     /* the level being stopped */
+    size_t pending;
+    char *err;
+    void (*done)(void *ud, bool ok, const char *err);
+    void *ud;
+} Down;
+
+static void down_finish(Down *w)
+{
+    w->done(w->ud, w->err == NULL, w->err);
+    strvec_free(&w->only);
+    for (size_t i = 0; i < w->n; i++) {
+        free(w->items[i].id);
+        free(w->items[i].name);
+        free(w->items[i].service);
+    }
+    free(w->items);
+    free(w->err);
+    free(w);
+}
+
+static void down_note_err(Down *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void down_note_err(Down *w, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *m = xvasprintf(fmt, ap);
+    va_end(ap);
+    logmux_system(w->d->mux, NULL, "%s", m);
+    if (!w->err)
+        w->err = m;
+    else
+        free(m);
+}
+
+static void down_volumes(Down *w);
+
+static void on_vol_removed(void *ud, int status, json_t *body, const char *err)
+{
+    Down *w = ud;
+    (void)body;
+    if (err && status != 404)
+        down_note_err(w, "cannot remove a volume: %s", err);
+    if (--w->pending == 0)
+        down_finish(w);
+}
+
+static void on_vols_listed(void *ud, int status, json_t *body, const char *err)
+{
+    Down *w = ud;
+    json_t *vols = json_object_get(body, "Volumes");
+    if (status != 200) {
+        down_note_err(w, "cannot list volumes: %s", err ? err : "no answer");
+        down_finish(w);
+        return;
+    }
+    w->pending = 1;
+    size_t i;
+    json_t *v;
+    json_array_foreach(vols, i, v)
+    {
+        const char *name = json_string_value(json_object_get(v, "Name"));
+        if (!name)
+            continue;
+        logmux_system(w->d->mux, NULL, "removing volume %s", name);
+        char *e = engine_escape(name);
+        char *path = xasprintf("/volumes/%s", e);
+        w->pending++;
+        engine_request(w->d->e, "DELETE", path, NULL, on_vol_removed, w);
+        free(path);
+        free(e);
+    }
+    on_vol_removed(w, 204, NULL, NULL);
+}
+
+static void down_volumes(Down *w)
+{
+    if (!w->volumes) {
+        down_finish(w);
+        return;
+    }
+    char *f = label_filter(w->d->p->name, NULL);
+    char *path = xasprintf("/volumes?filters=%s", f);
+    engine_request(w->d->e, "GET", path, NULL, on_vols_listed, w);
+    free(path);
+    free(f);
+}
+
+static void on_net_removed(void *ud, int status, json_t *body, const char *err)
+{
+    Down *w = ud;
+    (void)body;
+    if (err && status != 404)
+        down_note_err(w, "cannot remove a network: %s", err);
+    if (--w->pending == 0)
+        down_volumes(w);
+}
+
+static void on_nets_listed(void *ud, int status, json_t *body, const char *err)
+{
+    Down *w = ud;
+    if (status != 200 || !json_is_array(body)) {
+        down_note_err(w, "cannot list networks: %s", err ? err : "no answer");
+        down_volumes(w);
+        return;
+    }
+    w->pending = 1;
+    size_t i;
+    json_t *n;
+    json_array_foreach(body, i, n)
+    {
+        const char *id = json_string_value(json_object_get(n, "Id"));
+        const char *name = json_string_value(json_object_get(n, "Name"));
+        if (!id)
+            continue;
+        logmux_system(w->d->mux, NULL, "removing network %s", name ? name : id);
+        char *path = xasprintf("/networks/%s", id);
+        w->pending++;
+        engine_request(w->d->e, "DELETE", path, NULL, on_net_removed, w);
+        free(path);
+    }
+    on_net_removed(w, 204, NULL, NULL);
+}
+
+static void down_networks(Down *w)
+{
+    char *f = label_filter(w->d->p->name, NULL);
+    char *path = xasprintf("/networks?filters=%s", f);
+    engine_request(w->d->e, "GET", path, NULL, on_nets_listed, w);
+    free(path);
+    free(f);
+}
+
+static void down_level(Down *w);
+
+static void on_ctr_removed(void *ud, int status, json_t *body, const char *err)
+{
+    Down *w = ud;
+    (void)body;
+    if (err && status != 404)
+        down_note_err(w, "cannot remove a container: %s", err);
+    if (--w->pending == 0) {
+        w->level--;
+        down_level(w);
+    }
+}
+
+typedef struct DownStop {
+    Down *w;
+    DownItem *it;
+} DownStop;
+
+static void on_ctr_stopped(void *ud, int status, json_t *body, const char *err)
+{
+    DownStop *x = ud;
+    Down *w = x->w;
+    DownItem *it = x->it;
+    free(x);
+    (void)body;
+    if (err && status != 304 && status != 404)
+        down_note_err(w, "cannot %s %s: %s", w->action ? w->action : "stop", it->name, err);
+    if (w->action) {
+        if (!err || status == 304)
+            logmux_system(w->d->mux, it->service, "%s", streq(w->action, "stop")      ? "stopped"
+                                                          : streq(w->action, "start") ? "started"
+                                                                                      : "restarted");
+        on_ctr_removed(w, 204, NULL, NULL);
+        return;
+    }
+    logmux_system(w->d->mux, it->service, "removing container %s", it->name);
+    char *path = xasprintf("/containers/%s?force=1%s", it->id, w->volumes ? "&v=1" : "");
+    engine_request(w->d->e, "DELETE", path, NULL, on_ctr_removed, w);
+    free(path);
+}
+
+/* Stops and removes the containers of the current level, all at once, then
+ * goes one level down. */
+static void down_level(Down *w)
+{
+    for (; w->level >= 0; w->level--) {
+        w->pending = 0;
+        for (size_t i = 0; i < w->n; i++)
+            if (w->items[i].level == w->level)
+                w->pending++;
+        if (w->pending == 0)
+            continue;
+        for (size_t i = 0; i < w->n; i++) {
+            DownItem *it = &w->items[i];
+            if (it->level != w->level)
+                continue;
+            const char *verb = w->action ? w->action : "stop";
+            if (!w->action)
+                logmux_system(w->d->mux, it->service, "stopping container %s", it->name);
+            DownStop *x = xcalloc(1, sizeof(*x));
+            x->w = w;
+            x->it = it;
+            char *path = streq(verb, "start") ? xasprintf("/containers/%s/start", it->id)
+                                              : xasprintf("/containers/%s/%s?t=%d", it->id, verb, it->timeout_s);
+            engine_request(w->d->e, "POST", path, NULL, on_ctr_stopped, x);
+            free(path);
+        }
+        return;
+    }
+    if (w->action)
+        down_finish(w);
+    else
+        down_networks(w);
+}
+
+static int service_level(const Project *p, const Service *s, int depth)
+{
+    int lvl = 0;
+    if (depth > 64)
+        return 0;
+    for (size_t i = 0; i < s->n_deps; i++) {
+        int l = 1 + service_level(p, p->services[s->deps[i].index], depth + 1);
+        if (l > lvl)
+            lvl = l;
+    }
+    return lvl;
+}
+
+static void on_down_listed(void *ud, int status, json_t *body, const char *err)
+{
+    Down *w = ud;
+    if (status != 200 || !json_is_array(body)) {
+        down_note_err(w, "cannot list the project's containers: %s", err ? err : "no answer");
+        down_finish(w);
+        return;
+    }
+    const Project *p = w->d->p;
+    size_t n = json_array_size(body);
+    w->items = xcalloc(n ? n : 1, sizeof(DownItem));
+    int top = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *c = json_array_get(body, i);
+        const char *svc = json_string_value(json_object_get(json_object_get(c, "Labels"), LABEL_SERVICE));
+        const char *name = json_string_value(json_array_get(json_object_get(c, "Names"), 0));
+        const char *id = json_string_value(json_object_get(c, "Id"));
+        if (!id)
+            continue;
+        const Service *s = svc ? project_service(p, svc) : NULL;
+        if (w->only.n && (!svc || !strvec_contains(&w->only, svc)))
+            continue;
+        if (!s && w->action)
+            continue;
+        if (!s && !w->remove_orphans) {
+            logmux_system(w->d->mux, NULL,
+                          "orphan container %s (service \"%s\" is not in the file); use --remove-orphans to remove it",
+                          name ? name + 1 : id, svc ? svc : "?");
+            continue;
+        }
+        DownItem *it = &w->items[w->n++];
+        it->id = xstrdup(id);
+        it->name = xstrdup(name ? name + (name[0] == '/') : id);
+        it->service = svc ? xstrdup(svc) : NULL;
+        it->level = s ? service_level(p, s, 0) : -1;
+        it->timeout_s = w->timeout_s >= 0 ? w->timeout_s : s ? (int)(s->stop_grace_period / 1000000000LL) : 10;
+        if (it->level > top)
+            top = it->level;
+    }
+    /* Orphans go first, with the dependents. */
+    for (size_t i = 0; i < w->n; i++)
+        if (w->items[i].level < 0)
+            w->items[i].level = top + 1;
+    /* start goes the other way: dependencies first. */
+    if (w->action && streq(w->action, "start"))
+        for (size_t i = 0; i < w->n; i++)
+            w->items[i].level = top + 1 - w->items[i].level;
+    w->level = top + 1;
+    down_level(w);
+}
+
+static void on_down_connected(void *ud, bool ok, const char *err)
+{
+    Down *w = ud;
+    if (!ok) {
+        down_note_err(w, "%s", err);
+        down_finish(w);
+        return;
+    }
+    json_t *f = json_object();
+    json_t *labels = json_array();
+    char *a = xasprintf("%s=%s", LABEL_PROJECT, w->d->p->name);
+    json_array_append_new(labels, json_string(a));
+    free(a);
+    json_object_set_new(f, "label", labels);
+    char *fs = json_dumps(f, JSON_COMPACT);
+    json_decref(f);
+    char *e = engine_escape(fs);
+    free(fs);
+    char *path = xasprintf("/containers/json?all=1&filters=%s", e);
+    engine_request(w->d->e, "GET", path, NULL, on_down_listed, w);
+    free(path);
+    free(e);
+}
+
+void docker_down(DockerRt *d, bool volumes, int timeout_s, bool remove_orphans,
+                 void (*done)(void *ud, bool ok, const char *err), void *ud)
+{
+    Down *w = xcalloc(1, sizeof(*w));
+    w->d = d;
+    w->volumes = volumes;
+    w->remove_orphans = remove_orphans;
+    w->timeout_s = timeout_s;
+    w->done = done;
+    w->ud = ud;
+    engine_connect(d->e, on_down_connected, w);
+}
+
+void docker_each(DockerRt *d, const char *action, const StrVec *services, int timeout_s,
+                 void (*done)(void *ud, bool ok, const char *err), void *ud)
+{
+    Down *w = xcalloc(1, sizeof(*w));
+    w->d = d;
+    w->action = action;
+    for (size_t i = 0; services && i < services->n; i++)
+        strvec_push(&w->only, services->v[i]);
+    w->timeout_s = timeout_s;
+    w->done = done;
+    w->ud = ud;
+    engine_connect(d->e, on_down_connected, w);
+}

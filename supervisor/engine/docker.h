@@ -1,0 +1,87 @@
+/* docker: services as containers, through the engine client. Per project:
+ * the networks (<project>_default and the declared ones) and named volumes
+ * (<project>_<key>), all labelled as Compose labels them. Per service: one
+ * container <project>-<service>-1 with the com.docker.compose.* labels and a
+ * config hash; a rerun adopts a running container whose hash and image are
+ * unchanged and recreates only what changed. Output is streamed into the
+ * log mux (8-byte headers demultiplexed; tty output raw), the exit status
+ * comes from /wait, health from one /events stream for the project.
+ * Restarts are the manager's job: containers get no engine restart policy. */
+#pragma once
+
+#include "engine/engine.h"
+#include "lib/logmux.h"
+#include "load/model.h"
+
+#include <uv.h>
+
+typedef struct DockerRt DockerRt;
+typedef struct Container Container;
+
+typedef struct ContainerCbs {
+    /* The container runs (created or adopted, then started); or why not. */
+    void (*started)(void *ud, bool ok, const char *err);
+    /* The container's main process ended (status from /wait). */
+    void (*exited)(void *ud, int64_t status);
+    /* health_status events, for containers with a healthcheck. */
+    void (*health)(void *ud, bool healthy);
+} ContainerCbs;
+
+/* Labels every object gets; the hash of a service's configuration. */
+#define LABEL_PROJECT "com.docker.compose.project"
+#define LABEL_SERVICE "com.docker.compose.service"
+#define LABEL_NUMBER "com.docker.compose.container-number"
+#define LABEL_ONEOFF "com.docker.compose.oneoff"
+#define LABEL_HASH "com.docker.compose.config-hash"
+#define LABEL_WORKDIR "com.docker.compose.project.working_dir"
+#define LABEL_FILES "com.docker.compose.project.config_files"
+#define LABEL_NETWORK "com.docker.compose.network"
+#define LABEL_VOLUME "com.docker.compose.volume"
+
+DockerRt *docker_new(uv_loop_t *loop, const Project *p, LogMux *mux, char **ret_err);
+void docker_free(DockerRt *d);
+Engine *docker_engine(DockerRt *d);
+
+/* Connects to the engine, creates what is missing of the project's
+ * networks and volumes (external ones must exist), and opens the events
+ * stream. done(ud, ok, err) once. */
+void docker_prepare(DockerRt *d, void (*done)(void *ud, bool ok, const char *err), void *ud);
+
+/* With it, docker_prepare removes containers of services no longer in the
+ * file instead of only reporting them. */
+void docker_set_remove_orphans(DockerRt *d, bool on);
+
+/* With it (up --build), every service with build: has its image built
+ * before its container is looked at; a changed image recreates it. */
+void docker_set_build(DockerRt *d, bool on);
+
+/* Starts (or adopts) the container of a service. Returns NULL only when
+ * out of memory; errors come through cbs->started. */
+Container *docker_start(DockerRt *d, const Service *s, const ContainerCbs *cbs, void *ud);
+/* Sends a signal to the container's main process. */
+void docker_signal(Container *c, int sig);
+/* The container's address on its first network ("" until known). */
+const char *docker_ip(const Container *c);
+/* Whether the container was adopted rather than started anew. */
+bool docker_adopted(const Container *c);
+/* Stops following the container (the container itself is left as is). */
+void docker_container_free(Container *c);
+
+/* The configuration hash of a service as tend runs it (hex). */
+char *docker_config_hash(const Project *p, const Service *s);
+/* <project>-<service>-1, or container_name. malloc'd. */
+char *docker_container_name(const Project *p, const Service *s);
+
+/* `tend down`: stops the project's containers (newest dependents first,
+ * stop_signal then SIGKILL after the grace period, or `timeout_s` when
+ * >= 0), removes them and the project's networks, and with `volumes` its
+ * named volumes. Works from the engine's labels alone. done(ud, ok, err). */
+void docker_down(DockerRt *d, bool volumes, int timeout_s, bool remove_orphans,
+                 void (*done)(void *ud, bool ok, const char *err), void *ud);
+
+/* `tend stop|start|restart [SERVICE...]` without a running supervisor: the
+ * action ("stop", "start" or "restart") on the project's containers found
+ * by label, in dependency order (stop and restart: dependents first; start:
+ * dependencies first), one level at a time. */
+void docker_each(DockerRt *d, const char *action, const StrVec *services, int timeout_s,
+                 void (*done)(void *ud, bool ok, const char *err), void *ud);

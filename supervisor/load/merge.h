@@ -1,0 +1,25 @@
+/* merge: Compose's override rules over canonical trees (see canon.h: short
+ * syntax already turned into long syntax). Mappings merge key by key,
+ * sequences append, and the keyed lists merge by their key: ports by
+ * (host_ip, published, target, protocol), volumes by target, env_file by
+ * path, and the set-like lists (expose, dns, tmpfs, cap_add, profiles, ...)
+ * drop repeats. command, entrypoint and healthcheck.test are replaced, not
+ * appended. A node tagged !reset removes the key; !override replaces the
+ * value without merging. Where the two sides are of different kinds, the
+ * override wins. */
+#pragma once
+
+#include "load/node.h"
+
+/* Merges a whole project tree `over` onto `base`. Both are consumed; the
+ * result may share their nodes. Never fails: conflicts resolve toward
+ * `over`. */
+Node *merge_project(Arena *a, Node *base, Node *over);
+
+/* Merges one service definition over another (used by extends and by
+ * merge_project for services present in both). */
+Node *merge_service(Arena *a, Node *base, Node *over);
+
+/* Removes what is left of !reset after merging (a !reset in the first file
+ * resets to the default, i.e. removes the key) and clears !override tags. */
+void merge_strip_tags(Node *root);

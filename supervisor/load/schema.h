@@ -1,0 +1,22 @@
+/* schema: checks one raw services file (after interpolation, before
+ * canonicalization) against the Compose format and tend's x-tend additions:
+ * unknown keys (with a "did you mean" suggestion), wrong types, and value
+ * formats that can be checked locally (durations, byte sizes, port and
+ * volume short syntax, restart policies, depends_on conditions, enums).
+ * Keys of the Compose format that tend does not run (deploy, secrets,
+ * configs, logging, ...) are accepted and collected so `tend config` can
+ * report them as ignored. Any key starting with "x-" is accepted anywhere an
+ * extension is allowed. */
+#pragma once
+
+#include "load/node.h"
+
+/* Checks `root`. Errors go to d with the location of the offending node
+ * (for an unknown key, the key itself). `ignored`, when not NULL, receives
+ * one "services.NAME.KEY" (or top-level "KEY") entry per accepted-but-not-run
+ * key. Returns the number of errors found. */
+size_t schema_check(const Node *root, Diag *d, StrVec *ignored);
+
+/* Best suggestion among `candidates` (NULL-terminated) for a misspelt word,
+ * or NULL when none is close enough. */
+const char *schema_suggest(const char *word, const char *const *candidates);
