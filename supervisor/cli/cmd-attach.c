@@ -75,12 +75,12 @@ int cmd_attach(ConfigOptions *o, int argc, char **argv)
     }
     StrVec names = {0};
     Project *p = NULL;
-    int r = ctl_load_named(o, "attach", argc - optind, argv + optind, false, &p, &names);
+    int r = cli_load_named(o, "attach", argc - optind, argv + optind, false, &p, &names);
     if (r)
         return r;
     int status = 1;
     CtlClient *cl = NULL;
-    r = ctl_connect_project(p, "attach", &cl);
+    r = cli_connect_project(p, "attach", &cl);
     if (r == 0)
         fprintf(stderr, "tend attach: no tend up runs for project %s (start one with tend up -d)\n", p->name);
     if (r > 0) {

@@ -50,7 +50,7 @@ static bool pid_ended(pid_t pid)
 static int stop_supervisor(const Project *p)
 {
     CtlClient *c = NULL;
-    int r = ctl_connect_project(p, "down", &c);
+    int r = cli_connect_project(p, "down", &c);
     if (r <= 0)
         return r < 0 ? 1 : 0;
     pid_t pid = ctl_pid(c);

@@ -74,12 +74,12 @@ int cmd_events(ConfigOptions *o, int argc, char **argv)
         return 2;
     }
     Project *p = NULL;
-    int r = ctl_load_project(o, &p);
+    int r = cli_load_project(o, &p);
     if (r)
         return r;
     int status = 1;
     CtlClient *cl = NULL;
-    r = ctl_connect_project(p, "events", &cl);
+    r = cli_connect_project(p, "events", &cl);
     if (r == 0)
         fprintf(stderr, "tend events: no tend up runs for project %s\n", p->name);
     if (r > 0) {

@@ -57,7 +57,7 @@ static int via_socket(CtlClient *c, const char *action, const StrVec *names, int
         return 1;
     }
     json_decref(rep);
-    json_t *w = ctl_wait_call(c, action, names, streq(action, "stop") ? "stopped" : "started", 0);
+    json_t *w = ctl_wait_call(c, action, names, streq(action, "stop") ? CTL_WAIT_STOPPED : CTL_WAIT_STARTED, 0);
     if (!w)
         return streq(action, "stop") ? 0 : 1; /* stopping the last service ends tend: that is fine */
     const char *res = json_string_value(json_object_get(w, "result"));
@@ -117,7 +117,7 @@ static int lifecycle(const char *action, const char *usage, ConfigOptions *o, in
     }
     /* A running tend does it itself (host processes too). */
     CtlClient *cl = NULL;
-    r = ctl_connect_project(p, action, &cl);
+    r = cli_connect_project(p, action, &cl);
     if (r != 0) {
         int status = r < 0 ? 1 : via_socket(cl, action, &names, timeout);
         ctl_close(cl);

@@ -1,7 +1,7 @@
 /* tend logs: the services' output. From the running `tend up` through its
  * control socket when there is one (its memory, older lines from its log
  * files, and with -f what comes next); else from the log files alone.
- * `tend attach` (cli-attach.c) is the same stream, followed. */
+ * `tend attach` (cmd-attach.c) is the same stream, followed. */
 #include "cli/cli.h"
 #include "ctl/client.h"
 #include "run/manager.h"
@@ -49,7 +49,7 @@ static void print_line(const LogsPrint *lp, const char *ts, const char *service,
     bool sys = streq(stream, "tend");
     if (!lp->no_prefix) {
         if (lp->color)
-            printf("%s%-*s |\033[0m ", ctl_color(service), lp->width, service);
+            printf("%s%-*s |\033[0m ", cli_color(service), lp->width, service);
         else
             printf("%-*s | ", lp->width, service);
     }
@@ -136,7 +136,7 @@ static int file_line_cmp(const void *a, const void *b)
 /* No supervisor: straight from the files, merged by time. */
 static int from_files(const Project *p, const LogsPrint *lp, const StrVec *names, long tail, const char *since)
 {
-    _cleanup_free_ char *state = manager_state_dir(p);
+    _cleanup_free_ char *state = project_state_dir(p);
     _cleanup_free_ char *dir = xasprintf("%s/logs", state);
     FileLine *all = NULL;
     size_t n = 0, cap = 0;
@@ -242,13 +242,13 @@ int cmd_logs(ConfigOptions *o, int argc, char **argv)
     }
     StrVec names = {0};
     Project *p = NULL;
-    int r = ctl_load_named(o, "logs", argc - optind, argv + optind, true, &p, &names);
+    int r = cli_load_named(o, "logs", argc - optind, argv + optind, true, &p, &names);
     if (r)
         return r;
     int status = 0;
     logs_print_init(&lp, p, &names);
     CtlClient *cl = NULL;
-    r = ctl_connect_project(p, "logs", &cl);
+    r = cli_connect_project(p, "logs", &cl);
     if (r < 0) {
         status = 1;
     } else if (r > 0) {

@@ -308,12 +308,12 @@ int cmd_ps(ConfigOptions *o, int argc, char **argv)
     }
     StrVec names = {0};
     Project *p = NULL;
-    int r = ctl_load_named(o, "ps", argc - optind, argv + optind, true, &p, &names);
+    int r = cli_load_named(o, "ps", argc - optind, argv + optind, true, &p, &names);
     if (r)
         return r;
     int status = 0;
     CtlClient *cl = NULL;
-    r = ctl_connect_project(p, "ps", &cl);
+    r = cli_connect_project(p, "ps", &cl);
     if (r < 0) {
         status = 1;
     } else if (r > 0) {

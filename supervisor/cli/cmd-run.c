@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "engine/engine.h"
 #include "run/manager.h"
+#include "watch/reload.h"
 #include "load/parse.h"
 
 #include <errno.h>
@@ -240,6 +241,10 @@ int cmd_run(ConfigOptions *o, int argc, char **argv)
     uv_loop_t loop;
     uv_loop_init(&loop);
     Manager *m = manager_new(&loop, p, &mo);
+    /* No control socket: a one-off is not the project's supervisor. Its
+     * dependencies with x-tend watch.enabled still reload. */
+    ReloadOptions ro = {.named = &only};
+    reload_attach(m, &ro);
     int status = manager_run(m);
     manager_free(m);
     if (s->oneoff_name && s->oneoff_rm)

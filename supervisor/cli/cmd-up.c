@@ -2,8 +2,9 @@
  * everything has exited. */
 #include "cli/cli.h"
 #include "ctl/client.h"
-#include "run/host.h"
+#include "ctl/server.h"
 #include "run/manager.h"
+#include "watch/reload.h"
 #include "load/parse.h"
 #include "load/select.h"
 
@@ -121,7 +122,7 @@ static bool pid_gone(pid_t pid)
  * parent-death signal), as in the foreground. */
 static bool up_detach(const Project *p, const char *sock, bool wait_ready, int *ret_status)
 {
-    _cleanup_free_ char *state = manager_state_dir(p);
+    _cleanup_free_ char *state = project_state_dir(p);
     _cleanup_free_ char *log = xasprintf("%s/tend.log", state);
     int r = mkdir_parents(state);
     int fd = r < 0 ? r : open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -176,7 +177,7 @@ static bool up_detach(const Project *p, const char *sock, bool wait_ready, int *
         }
         usleep(20000);
     }
-    json_t *rep = ctl_wait_call(c, "up", NULL, wait_ready ? "healthy" : "started", 0);
+    json_t *rep = ctl_wait_call(c, "up", NULL, wait_ready ? CTL_WAIT_HEALTHY : CTL_WAIT_STARTED, 0);
     ctl_close(c);
     const char *res = rep ? json_string_value(json_object_get(rep, "result")) : NULL;
     if (res && streq(res, "reached")) {
@@ -269,6 +270,7 @@ int cmd_up(ConfigOptions *o, int argc, char **argv)
         {0},
     };
     ManagerOptions mo = {0};
+    ReloadOptions ro = {0};
     StrVec except = {0};
     bool detach = false, wait_ready = false;
     const char *nc = getenv("NO_COLOR");
@@ -312,7 +314,7 @@ int cmd_up(ConfigOptions *o, int argc, char **argv)
             mo.remove_orphans = true;
             break;
         case OPT_WATCH:
-            mo.watch = true;
+            ro.watch = true;
             break;
         case OPT_BUILD:
             mo.build = true;
@@ -383,6 +385,9 @@ int cmd_up(ConfigOptions *o, int argc, char **argv)
     uv_loop_t loop;
     uv_loop_init(&loop);
     Manager *m = manager_new(&loop, p, &mo);
+    ctl_server_attach(m);
+    ro.named = &o->services;
+    reload_attach(m, &ro);
     int status = manager_run(m);
     manager_free(m);
     uv_loop_close(&loop);

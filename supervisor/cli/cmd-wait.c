@@ -32,9 +32,9 @@ const char wait_usage[] =
     "tend up runs; 2 usage; 124 the timeout passed first.\n";
 
 /* Sends a wait and returns its reply (NULL after printing why). */
-json_t *ctl_wait_call(CtlClient *c, const char *cmd, const StrVec *names, const char *cond, int64_t timeout_ns)
+json_t *ctl_wait_call(CtlClient *c, const char *cmd, const StrVec *names, CtlWaitCond cond, int64_t timeout_ns)
 {
-    json_t *req = json_pack("{s:s,s:s}", "cmd", "wait", "condition", cond);
+    json_t *req = json_pack("{s:s,s:s}", "cmd", "wait", "condition", ctl_wait_cond_to_string(cond));
     json_t *svcs = json_array();
     for (size_t i = 0; names && i < names->n; i++)
         json_array_append_new(svcs, json_string(names->v[i]));
@@ -86,23 +86,23 @@ int cmd_wait(ConfigOptions *o, int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {0},
     };
-    const char *cond = "healthy";
+    CtlWaitCond cond = CTL_WAIT_HEALTHY;
     int64_t timeout = 0;
     bool json = false;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case OPT_HEALTHY:
-            cond = "healthy";
+            cond = CTL_WAIT_HEALTHY;
             break;
         case OPT_COMPLETED:
-            cond = "completed";
+            cond = CTL_WAIT_COMPLETED;
             break;
         case OPT_STARTED:
-            cond = "started";
+            cond = CTL_WAIT_STARTED;
             break;
         case OPT_STOPPED:
-            cond = "stopped";
+            cond = CTL_WAIT_STOPPED;
             break;
         case OPT_TIMEOUT: {
             char *end;
@@ -131,12 +131,12 @@ int cmd_wait(ConfigOptions *o, int argc, char **argv)
     }
     StrVec names = {0};
     Project *p = NULL;
-    int r = ctl_load_named(o, "wait", argc - optind, argv + optind, true, &p, &names);
+    int r = cli_load_named(o, "wait", argc - optind, argv + optind, true, &p, &names);
     if (r)
         return r;
     int status = 1;
     CtlClient *cl = NULL;
-    r = ctl_connect_project(p, "wait", &cl);
+    r = cli_connect_project(p, "wait", &cl);
     if (r == 0)
         fprintf(stderr, "tend wait: no tend up runs for project %s\n", p->name);
     if (cl) {

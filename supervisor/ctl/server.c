@@ -1,5 +1,5 @@
-/* manager-ctl: the control socket of a running `tend up`. It listens on a
- * unix socket (ctl.h says where) that speaks JSON lines: ps, logs (with
+/* server: the control socket of a running `tend up`. It listens on a
+ * unix socket (ctl/proto.h says where) that speaks JSON lines: ps, logs (with
  * follow), restart/stop/start, wait, events and down. It keeps the last
  * lines of every service in a ring (RING_LINES lines or RING_BYTES bytes,
  * whichever is reached first), so that `tend logs --tail` answers from
@@ -9,9 +9,10 @@
  * Only the supervisor's own user may connect: the socket is made under a
  * umask of 077 and chmod'ed 0600, and each connection's peer credentials
  * (SO_PEERCRED) are checked before the hello. */
-#include "run/manager-int.h"
+#include "ctl/server.h"
 
 #include "ctl/client.h"
+#include "engine/docker.h"
 #include "tend-version.h"
 
 #include <errno.h>
@@ -26,8 +27,6 @@
 #define RING_LINES 1000
 #define RING_BYTES (1024 * 1024)
 #define CONN_QUEUE_MAX (8 * 1024 * 1024) /* a client this far behind is dropped */
-
-enum { COND_HEALTHY, COND_COMPLETED, COND_STARTED, COND_STOPPED };
 
 typedef struct RingLine {
     int64_t t; /* realtime ns */
@@ -44,9 +43,11 @@ typedef struct Ring {
 } Ring;
 
 typedef struct Conn Conn;
+typedef struct CtlServer CtlServer;
 
-struct MgrCtl {
+struct CtlServer {
     Manager *m;
+    const Project *p;
     uv_pipe_t server;
     uv_timer_t eval_timer; /* waits are judged after the event that changed a state is done */
     bool listening;
@@ -54,17 +55,16 @@ struct MgrCtl {
     bool free_requested;
     int handles;      /* open handles (server, timer, connections'); freed at 0 */
     char *path;       /* the socket file, while we own it */
-    Ring *rings;      /* m->n services, then the project's own lines */
+    Ring *rings;      /* one per service, then the project's own lines */
     size_t n_rings;
     const char *last_name; /* the last line's service name (logmux's pointer) */
     size_t last_ring;
-    int64_t *reload_seen;
     Conn *conns;
     int followers;    /* connections following logs */
 };
 
 struct Conn {
-    MgrCtl *c;
+    CtlServer *c;
     Conn *next, **pprev;
     uv_pipe_t pipe;
     uv_timer_t wait_timer;
@@ -83,7 +83,7 @@ struct Conn {
     /* wait */
     bool waiting;
     json_int_t wait_id;
-    int wait_cond;
+    CtlWaitCond wait_cond;
     bool *wait_sel; /* per service; NULL: the selected ones */
 };
 
@@ -155,7 +155,7 @@ static void put_log_line(StrBuf *b, const char *ts, const char *service, const c
 
 /* ---- connections ---- */
 
-static void ctl_maybe_free(MgrCtl *c)
+static void ctl_maybe_free(CtlServer *c)
 {
     if (!c->free_requested || c->handles > 0)
         return;
@@ -165,7 +165,6 @@ static void ctl_maybe_free(MgrCtl *c)
             free(r->v[(r->head + k) % RING_LINES].text);
     }
     free(c->rings);
-    free(c->reload_seen);
     free(c->path);
     free(c);
 }
@@ -174,7 +173,7 @@ static void conn_maybe_free(Conn *k)
 {
     if (k->handles > 0 || k->works > 0)
         return;
-    MgrCtl *c = k->c;
+    CtlServer *c = k->c;
     strbuf_free(&k->in);
     strbuf_free(&k->held);
     free(k->follow_sel);
@@ -304,7 +303,7 @@ static void conn_end(Conn *k, json_int_t id)
 
 /* ---- services ---- */
 
-static bool has_health(const Svc *v)
+static bool has_health(const ManagerView *v)
 {
     const Service *s = v->def;
     if (s->probe.kind != PROBE_NONE)
@@ -312,7 +311,7 @@ static bool has_health(const Svc *v)
     return s->healthcheck.present && !s->healthcheck.disabled && s->healthcheck.test.n >= 2;
 }
 
-static const char *health_of(const Svc *v)
+static const char *health_of(const ManagerView *v)
 {
     if (!has_health(v))
         return NULL;
@@ -328,7 +327,7 @@ static const char *health_of(const Svc *v)
     }
 }
 
-static bool completed_ok(const Svc *v)
+static bool completed_ok(const ManagerView *v)
 {
     return v->state == SS_EXITED && v->ever_ran && v->exit_status == 0 && v->term_signal == 0;
 }
@@ -346,24 +345,24 @@ static bool parse_services(Conn *k, json_int_t id, json_t *req, bool **ret_sel)
         conn_error(k, id, "\"services\" must be a list of names");
         return false;
     }
-    bool *sel = xcalloc(m->n + 1, sizeof(bool));
+    bool *sel = xcalloc(manager_size(m) + 1, sizeof(bool));
     size_t i;
     json_t *e;
     json_array_foreach(arr, i, e) {
         const char *name = json_string_value(e);
-        Svc *v = name ? mgr_find(m, name) : NULL;
-        if (!v) {
+        ssize_t at = name ? manager_index(m, name) : -1;
+        if (at < 0) {
             conn_error(k, id, "no service \"%s\" in the project", name ? name : "?");
             free(sel);
             return false;
         }
-        sel[v->index] = true;
+        sel[at] = true;
     }
     *ret_sel = sel;
     return true;
 }
 
-static json_t *svc_json(MgrCtl *c, Svc *v)
+static json_t *svc_json(CtlServer *c, const ManagerView *v)
 {
     const Service *s = v->def;
     json_t *o = json_object();
@@ -400,12 +399,12 @@ static json_t *svc_json(MgrCtl *c, Svc *v)
     }
     json_object_set_new(o, "ports", ports);
     json_object_set_new(o, "selected", json_boolean(v->selected));
-    if (v->proc)
-        json_object_set_new(o, "pid", json_integer(host_pid(v->proc)));
-    if (v->ctr && *docker_ip(v->ctr))
-        json_object_set_new(o, "ip", json_string(docker_ip(v->ctr)));
+    if (v->pid > 0)
+        json_object_set_new(o, "pid", json_integer(v->pid));
+    if (v->ip)
+        json_object_set_new(o, "ip", json_string(v->ip));
     if (s->runtime == RUNTIME_DOCKER) {
-        char *name = docker_container_name(c->m->p, s);
+        char *name = docker_container_name(manager_project(c->m), s);
         json_object_set_new(o, "container", json_string(name));
         free(name);
     }
@@ -420,15 +419,18 @@ static json_t *svc_json(MgrCtl *c, Svc *v)
 
 static void cmd_ps(Conn *k, json_int_t id)
 {
-    MgrCtl *c = k->c;
+    CtlServer *c = k->c;
     Manager *m = c->m;
     json_t *v = reply(id, true);
-    json_object_set_new(v, "project", json_string(m->p->name));
+    json_object_set_new(v, "project", json_string(manager_project(m)->name));
     json_object_set_new(v, "pid", json_integer(getpid()));
-    json_object_set_new(v, "stopping", json_boolean(m->shutting_down));
+    json_object_set_new(v, "stopping", json_boolean(manager_stopping(m)));
     json_t *arr = json_array();
-    for (size_t i = 0; i < m->n; i++)
-        json_array_append_new(arr, svc_json(c, &m->svcs[i]));
+    for (size_t i = 0; i < manager_size(m); i++) {
+        ManagerView sv;
+        manager_view(m, i, &sv);
+        json_array_append_new(arr, svc_json(c, &sv));
+    }
     json_object_set_new(v, "services", arr);
     conn_send(k, v);
 }
@@ -436,10 +438,10 @@ static void cmd_ps(Conn *k, json_int_t id)
 /* ---- wait ---- */
 
 /* 1: reached; -1: cannot be reached any more; 0: not yet. */
-static int wait_status(Manager *m, const Svc *v, int cond)
+static int wait_status(Manager *m, const ManagerView *v, CtlWaitCond cond)
 {
-    if (cond == COND_STOPPED)
-        return mgr_is_done(v) ? 1 : 0;
+    if (cond == CTL_WAIT_STOPPED)
+        return v->done ? 1 : 0;
     if (!v->selected || v->state == SS_IDLE)
         return -1;
     switch (v->state) {
@@ -448,26 +450,20 @@ static int wait_status(Manager *m, const Svc *v, int cond)
     case SS_EXITED:
         return completed_ok(v) ? 1 : -1;
     case SS_READY:
-        return cond == COND_COMPLETED ? 0 : 1;
+        return cond == CTL_WAIT_COMPLETED ? 0 : 1;
     case SS_RUNNING:
     case SS_UNHEALTHY:
-        if (cond == COND_STARTED)
+        if (cond == CTL_WAIT_STARTED)
             return 1;
         break;
     case SS_BACKOFF:
-        if (cond == COND_STARTED && v->ever_ran)
+        if (cond == CTL_WAIT_STARTED && v->ever_ran)
             return 1; /* it started; it is crashing, which ps and logs will tell */
         break;
     default:
         break;
     }
-    return m->shutting_down ? -1 : 0;
-}
-
-static const char *cond_name(int cond)
-{
-    static const char *const n[] = {"healthy", "completed", "started", "stopped"};
-    return n[cond];
+    return manager_stopping(m) ? -1 : 0;
 }
 
 enum { JUDGE_NOW, JUDGE_TIMEOUT, JUDGE_STOPPED };
@@ -479,8 +475,9 @@ static bool wait_judge(Conn *k, int mode)
     Manager *m = k->c->m;
     int verdict = 1;
     json_t *list = json_array();
-    for (size_t i = 0; i < m->n; i++) {
-        Svc *v = &m->svcs[i];
+    for (size_t i = 0; i < manager_size(m); i++) {
+        ManagerView sv, *v = &sv;
+        manager_view(m, i, &sv);
         if (k->wait_sel ? !k->wait_sel[i] : !v->selected)
             continue;
         int st = wait_status(m, v, k->wait_cond);
@@ -493,12 +490,10 @@ static bool wait_judge(Conn *k, int mode)
         json_object_set_new(o, "state", json_string(service_state_to_string(v->state)));
         json_object_set_new(o, "reached", json_boolean(st > 0));
         if (st <= 0) {
-            const char *why = v->reason;
-            if (v->prober && !why)
-                why = prober_last_detail(v->prober);
-            if (!v->selected && k->wait_cond != COND_STOPPED)
+            const char *why = v->reason ? v->reason : v->probe_detail;
+            if (!v->selected && k->wait_cond != CTL_WAIT_STOPPED)
                 why = "not started by this tend up";
-            else if (st < 0 && m->shutting_down && !why)
+            else if (st < 0 && manager_stopping(m) && !why)
                 why = "tend is stopping";
             if (why)
                 json_object_set_new(o, "reason", json_string(why));
@@ -513,7 +508,7 @@ static bool wait_judge(Conn *k, int mode)
     }
     json_t *r = reply(k->wait_id, true);
     json_object_set_new(r, "result", json_string(verdict > 0 ? "reached" : verdict < 0 ? "failed" : "timeout"));
-    json_object_set_new(r, "condition", json_string(cond_name(k->wait_cond)));
+    json_object_set_new(r, "condition", json_string(ctl_wait_cond_to_string(k->wait_cond)));
     json_object_set_new(r, "services", list);
     k->waiting = false;
     uv_timer_stop(&k->wait_timer);
@@ -532,7 +527,7 @@ static void on_wait_timer(uv_timer_t *t)
 
 static void on_eval_timer(uv_timer_t *t)
 {
-    MgrCtl *c = t->data;
+    CtlServer *c = t->data;
     for (Conn *k = c->conns, *next; k; k = next) {
         next = k->next;
         if (k->waiting)
@@ -547,14 +542,8 @@ static void cmd_wait(Conn *k, json_int_t id, json_t *req)
         return;
     }
     const char *cond = json_string_value(json_object_get(req, "condition"));
-    int cv = COND_HEALTHY;
-    if (cond && streq(cond, "completed"))
-        cv = COND_COMPLETED;
-    else if (cond && streq(cond, "started"))
-        cv = COND_STARTED;
-    else if (cond && streq(cond, "stopped"))
-        cv = COND_STOPPED;
-    else if (cond && !streq(cond, "healthy")) {
+    CtlWaitCond cv = cond ? ctl_wait_cond_from_string(cond) : CTL_WAIT_HEALTHY;
+    if (cv == _CTL_WAIT_INVALID) {
         conn_error(k, id, "unknown condition \"%s\" (healthy, completed, started or stopped)", cond);
         return;
     }
@@ -613,16 +602,16 @@ static int hist_cmp(const void *a, const void *b)
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
-static const char *ring_name(MgrCtl *c, size_t i)
+static const char *ring_name(CtlServer *c, size_t i)
 {
-    return i < c->m->n ? c->m->svcs[i].def->name : "tend";
+    return i < c->n_rings - 1 ? c->p->services[i]->name : "tend";
 }
 
 /* Sends the history, merged by time, then the end (or, when following, the
  * lines that arrived meanwhile). */
 static void logs_send(Conn *k, LogsWork *w)
 {
-    MgrCtl *c = k->c;
+    CtlServer *c = k->c;
     size_t total = w->n_ring;
     for (size_t i = 0; i < w->n_files; i++)
         total += w->files[i].lines.n;
@@ -719,7 +708,7 @@ static void open_sized(const char *path, int *ret_fd, int64_t *ret_size)
 
 static void cmd_logs(Conn *k, json_int_t id, json_t *req)
 {
-    MgrCtl *c = k->c;
+    CtlServer *c = k->c;
     Manager *m = c->m;
     if (k->follow) {
         conn_error(k, id, "this connection already follows logs");
@@ -728,9 +717,10 @@ static void cmd_logs(Conn *k, json_int_t id, json_t *req)
     bool *sel;
     if (!parse_services(k, id, req, &sel))
         return;
+    size_t n = manager_size(m);
     if (!sel) {
-        sel = xcalloc(m->n + 1, sizeof(bool));
-        for (size_t i = 0; i <= m->n; i++)
+        sel = xcalloc(n + 1, sizeof(bool));
+        for (size_t i = 0; i <= n; i++)
             sel[i] = true;
     }
     LogsWork *w = xcalloc(1, sizeof *w);
@@ -745,12 +735,8 @@ static void cmd_logs(Conn *k, json_int_t id, json_t *req)
         free(w);
         return;
     }
-    _cleanup_free_ char *log_dir = xasprintf("%s/logs", m->state_dir);
-    if (m->o.log.log_dir) {
-        free(log_dir);
-        log_dir = xstrdup(m->o.log.log_dir);
-    }
-    for (size_t i = 0; i <= m->n; i++) {
+    const char *log_dir = manager_log_dir(m);
+    for (size_t i = 0; i <= n; i++) {
         if (!sel[i])
             continue;
         Ring *r = &c->rings[i];
@@ -777,7 +763,7 @@ static void cmd_logs(Conn *k, json_int_t id, json_t *req)
         }
         /* More wanted than memory holds, and memory lost some: the files. */
         bool want_more = from == 0 && r->total > r->n && (w->tail < 0 || (long)r->n < w->tail);
-        if (want_more && i < m->n) {
+        if (want_more && i < n) {
             w->files = xrealloc(w->files, (w->n_files + 1) * sizeof *w->files);
             HistFile *f = &w->files[w->n_files++];
             *f = (HistFile){.ring = i, .skip_last = r->n, .tail = w->tail < 0 ? -1 : w->tail - (long)r->n};
@@ -806,7 +792,7 @@ static void cmd_logs(Conn *k, json_int_t id, json_t *req)
     strbuf_init(&k->held, CONN_QUEUE_MAX);
     k->works++;
     w->req.data = w;
-    if (uv_queue_work(m->loop, &w->req, logs_work, logs_after_work) < 0) {
+    if (uv_queue_work(manager_loop(m), &w->req, logs_work, logs_after_work) < 0) {
         k->works--;
         logs_send(k, w);
         logs_work_free(w);
@@ -818,7 +804,7 @@ static void cmd_logs(Conn *k, json_int_t id, json_t *req)
 static void cmd_action(Conn *k, json_int_t id, json_t *req, const char *cmd)
 {
     Manager *m = k->c->m;
-    if (m->shutting_down) {
+    if (manager_stopping(m)) {
         conn_error(k, id, "tend is stopping");
         return;
     }
@@ -826,23 +812,21 @@ static void cmd_action(Conn *k, json_int_t id, json_t *req, const char *cmd)
     if (!parse_services(k, id, req, &sel))
         return;
     json_t *done = json_array();
-    ServiceEvent e = streq(cmd, "stop") ? SE_STOP : streq(cmd, "start") ? SE_UP : SE_RESTART;
+    ManagerAct act = streq(cmd, "stop") ? MANAGER_STOP : streq(cmd, "start") ? MANAGER_START : MANAGER_RESTART;
     /* stop: dependents first (reverse file order is the safe guess; the
      * manager itself stops what depends on nothing first during shutdown). */
-    for (size_t j = 0; j < m->n; j++) {
-        size_t i = e == SE_STOP ? m->n - 1 - j : j;
-        Svc *v = &m->svcs[i];
-        if (sel ? !sel[i] : !v->selected)
+    size_t n = manager_size(m);
+    for (size_t j = 0; j < n; j++) {
+        size_t i = act == MANAGER_STOP ? n - 1 - j : j;
+        ManagerView v;
+        manager_view(m, i, &v);
+        if (sel ? !sel[i] : !v.selected)
             continue;
-        if (e == SE_UP && !v->selected)
-            v->selected = true;
-        if (e == SE_STOP)
-            v->restart_pending = false;
-        mgr_post(m, v, e, streq(cmd, "restart") ? "restart asked for (tend restart)" : NULL);
-        json_array_append_new(done, json_string(v->def->name));
+        manager_act(m, i, act, act == MANAGER_RESTART ? "restart asked for (tend restart)" : NULL);
+        json_array_append_new(done, json_string(v.def->name));
     }
     free(sel);
-    mgr_drain(m);
+    manager_flush(m);
     json_t *r = reply(id, true);
     json_object_set_new(r, "services", done);
     conn_send(k, r);
@@ -852,7 +836,7 @@ static void cmd_action(Conn *k, json_int_t id, json_t *req, const char *cmd)
 
 static void handle_line(Conn *k, const char *line, size_t len)
 {
-    MgrCtl *c = k->c;
+    CtlServer *c = k->c;
     json_error_t je;
     json_t *req = json_loadb(line, len, 0, &je);
     if (!json_is_object(req)) {
@@ -879,8 +863,8 @@ static void handle_line(Conn *k, const char *line, size_t len)
         cmd_action(k, id, req, cmd);
     else if (streq(cmd, "down")) {
         conn_send(k, reply(id, true));
-        mgr_say(c->m, NULL, "tend down asked to stop");
-        mgr_begin_shutdown(c->m, "asked by tend down");
+        manager_say(c->m, MANAGER_NONE, "tend down asked to stop");
+        manager_shutdown(c->m, "asked by tend down");
     } else
         conn_error(k, id, "unknown command \"%s\"", cmd);
     json_decref(req);
@@ -927,15 +911,15 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 static void on_connection(uv_stream_t *server, int status)
 {
-    MgrCtl *c = server->data;
+    CtlServer *c = server->data;
     if (status < 0)
         return;
     Conn *k = xcalloc(1, sizeof *k);
     k->c = c;
     strbuf_init(&k->in, CTL_LINE_MAX);
-    uv_pipe_init(c->m->loop, &k->pipe, 0);
+    uv_pipe_init(manager_loop(c->m), &k->pipe, 0);
     k->pipe.data = k;
-    uv_timer_init(c->m->loop, &k->wait_timer);
+    uv_timer_init(manager_loop(c->m), &k->wait_timer);
     k->wait_timer.data = k;
     k->handles = 2;
     c->handles++;
@@ -963,7 +947,7 @@ static void on_connection(uv_stream_t *server, int status)
     json_t *hello = json_object();
     json_object_set_new(hello, "tend", json_integer(CTL_PROTOCOL));
     json_object_set_new(hello, "pid", json_integer(getpid()));
-    json_object_set_new(hello, "project", json_string(c->m->p->name));
+    json_object_set_new(hello, "project", json_string(c->p->name));
     json_object_set_new(hello, "version", json_string(TEND_VERSION));
     conn_send(k, hello);
     uv_read_start((uv_stream_t *)&k->pipe, on_alloc, on_read);
@@ -989,25 +973,26 @@ static int mkdir_parents(const char *path)
 
 static void on_ctl_handle_closed(uv_handle_t *h)
 {
-    MgrCtl *c = h->data;
+    CtlServer *c = h->data;
     c->handles--;
     ctl_maybe_free(c);
 }
 
-static int ctl_listen(MgrCtl *c)
+static int ctl_listen(CtlServer *c)
 {
     Manager *m = c->m;
-    _cleanup_free_ char *path = ctl_socket_path(m->p);
+    _cleanup_free_ char *path = ctl_socket_path(c->p);
     pid_t other = 0;
     int r = ctl_probe(path, &other);
     if (r > 0) {
-        mgr_say(m, NULL, "warning: another tend (pid %d) runs this project; no control socket", (int)other);
+        manager_say(m, MANAGER_NONE, "warning: another tend (pid %d) runs this project; no control socket",
+                    (int)other);
         return -EADDRINUSE;
     }
     r = mkdir_parents(path);
     if (r < 0)
         return r;
-    uv_pipe_init(m->loop, &c->server, 0);
+    uv_pipe_init(manager_loop(m), &c->server, 0);
     c->server.data = c;
     c->handles++;
     mode_t old = umask(077);
@@ -1037,31 +1022,9 @@ static int ctl_listen(MgrCtl *c)
     return 0;
 }
 
-/* ---- hooks ---- */
+/* ---- what the manager tells ---- */
 
-void mgr_ctl_start(Manager *m)
-{
-    if (m->ctl)
-        return;
-    MgrCtl *c = xcalloc(1, sizeof *c);
-    c->m = m;
-    m->ctl = c;
-    c->n_rings = m->n + 1;
-    c->rings = xcalloc(c->n_rings, sizeof(Ring));
-    c->reload_seen = xcalloc(m->n + 1, sizeof(int64_t));
-    uv_timer_init(m->loop, &c->eval_timer);
-    c->eval_timer.data = c;
-    c->handles++;
-    /* A one-off `tend run` is not the project's supervisor: no socket. */
-    int r = m->o.run_service ? 0 : ctl_listen(c);
-    if (r < 0 && r != -EADDRINUSE) {
-        _cleanup_free_ char *path = ctl_socket_path(m->p);
-        mgr_say(m, NULL, "warning: no control socket at %s: %s (tend ps/logs/wait will not see this run)", path,
-                uv_strerror(r));
-    }
-}
-
-static void broadcast_event(MgrCtl *c, StrBuf *b)
+static void broadcast_event(CtlServer *c, StrBuf *b)
 {
     for (Conn *k = c->conns, *next; k; k = next) {
         next = k->next;
@@ -1070,50 +1033,57 @@ static void broadcast_event(MgrCtl *c, StrBuf *b)
     }
 }
 
-static void event_head(StrBuf *b, const char *event, const Svc *v)
+static bool any_events(const CtlServer *c)
+{
+    for (Conn *k = c->conns; k; k = k->next)
+        if (k->events)
+            return true;
+    return false;
+}
+
+static void event_head(StrBuf *b, const char *event, const char *service)
 {
     char ts[25];
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     ctl_fmt_time((int64_t)now.tv_sec * 1000000000LL + now.tv_nsec, ts);
     strbuf_printf(b, "{\"event\":\"%s\",\"time\":\"%s\"", event, ts);
-    if (v) {
+    if (service) {
         strbuf_puts(b, ",\"service\":");
-        put_str(b, v->def->name, strlen(v->def->name));
+        put_str(b, service, strlen(service));
     }
 }
 
-void mgr_ctl_state(Manager *m, Svc *v, ServiceState from, ServiceState to, const char *reason)
+static void on_reload(void *data, size_t i, const char *what)
 {
-    if (!m->ctl)
-        mgr_ctl_start(m); /* the first state change comes before any service starts */
-    MgrCtl *c = m->ctl;
-    bool any_events = false, any_waits = false;
-    for (Conn *k = c->conns; k; k = k->next) {
-        any_events |= k->events;
-        any_waits |= k->waiting;
-    }
-    if (any_waits)
-        uv_timer_start(&c->eval_timer, on_eval_timer, 0, 0);
-    if (v->reload_ns && v->reload_ns != c->reload_seen[v->index]) {
-        c->reload_seen[v->index] = v->reload_ns;
-        if (any_events) {
-            StrBuf b;
-            strbuf_init(&b, 0);
-            event_head(&b, "reload", v);
-            strbuf_puts(&b, ",\"what\":");
-            const char *what = v->reload_what ? v->reload_what : "";
-            put_str(&b, what, strlen(what));
-            strbuf_puts(&b, "}\n");
-            broadcast_event(c, &b);
-            strbuf_free(&b);
-        }
-    }
-    if (!any_events)
+    CtlServer *c = data;
+    if (!any_events(c))
         return;
     StrBuf b;
     strbuf_init(&b, 0);
-    event_head(&b, "state", v);
+    event_head(&b, "reload", c->p->services[i]->name);
+    strbuf_puts(&b, ",\"what\":");
+    put_str(&b, what ? what : "", what ? strlen(what) : 0);
+    strbuf_puts(&b, "}\n");
+    broadcast_event(c, &b);
+    strbuf_free(&b);
+}
+
+static void on_state(void *data, size_t i, ServiceState from, ServiceState to, const char *reason)
+{
+    CtlServer *c = data;
+    bool any_waits = false;
+    for (Conn *k = c->conns; k; k = k->next)
+        any_waits |= k->waiting;
+    if (any_waits)
+        uv_timer_start(&c->eval_timer, on_eval_timer, 0, 0);
+    if (!any_events(c))
+        return;
+    ManagerView v;
+    manager_view(c->m, i, &v);
+    StrBuf b;
+    strbuf_init(&b, 0);
+    event_head(&b, "state", v.def->name);
     strbuf_printf(&b, ",\"from\":\"%s\",\"to\":\"%s\",\"reason\":", service_state_to_string(from),
                   service_state_to_string(to));
     if (reason)
@@ -1121,8 +1091,8 @@ void mgr_ctl_state(Manager *m, Svc *v, ServiceState from, ServiceState to, const
     else
         strbuf_puts(&b, "null");
     strbuf_puts(&b, "}\n");
-    if (has_health(v) && (to == SS_UNHEALTHY || (to == SS_READY && (from == SS_RUNNING || from == SS_UNHEALTHY)))) {
-        event_head(&b, "health", v);
+    if (has_health(&v) && (to == SS_UNHEALTHY || (to == SS_READY && (from == SS_RUNNING || from == SS_UNHEALTHY)))) {
+        event_head(&b, "health", v.def->name);
         strbuf_printf(&b, ",\"status\":\"%s\"", to == SS_READY ? "healthy" : "unhealthy");
         if (to == SS_UNHEALTHY && reason) {
             strbuf_puts(&b, ",\"reason\":");
@@ -1134,17 +1104,15 @@ void mgr_ctl_state(Manager *m, Svc *v, ServiceState from, ServiceState to, const
     strbuf_free(&b);
 }
 
-void mgr_ctl_log(Manager *m, const char *service, int stream, const char *line, size_t len, int64_t t)
+static void on_log(void *data, const char *service, int stream, const char *line, size_t len, int64_t t)
 {
-    MgrCtl *c = m->ctl;
-    if (!c)
-        return;
+    CtlServer *c = data;
     size_t ri;
     if (service == c->last_name) {
         ri = c->last_ring;
     } else {
-        Svc *v = mgr_find(m, service);
-        ri = v ? v->index : m->n;
+        ssize_t at = service ? manager_index(c->m, service) : -1;
+        ri = at >= 0 ? (size_t)at : c->n_rings - 1;
         c->last_name = service;
         c->last_ring = ri;
     }
@@ -1180,25 +1148,23 @@ void mgr_ctl_log(Manager *m, const char *service, int stream, const char *line, 
     strbuf_free(&b);
 }
 
-void mgr_ctl_ready(Manager *m)
+static void on_ready(void *data, int64_t elapsed_ns)
 {
-    MgrCtl *c = m->ctl;
-    if (!c)
-        return;
+    CtlServer *c = data;
     StrBuf b;
     strbuf_init(&b, 0);
     event_head(&b, "ready", NULL);
-    strbuf_printf(&b, ",\"elapsed_ms\":%lld}\n", (long long)((mgr_mono_ns() - m->up_ns) / 1000000));
+    strbuf_printf(&b, ",\"elapsed_ms\":%lld}\n", (long long)(elapsed_ns / 1000000));
     broadcast_event(c, &b);
     strbuf_free(&b);
 }
 
 /* Everything stopped: tell the clients, end their streams and waits, and
  * stop listening (the socket file goes). */
-void mgr_ctl_stop(Manager *m)
+static void on_stop(void *data)
 {
-    MgrCtl *c = m->ctl;
-    if (!c || c->stopped)
+    CtlServer *c = data;
+    if (c->stopped)
         return;
     c->stopped = true;
     if (c->listening) {
@@ -1230,13 +1196,44 @@ void mgr_ctl_stop(Manager *m)
     }
 }
 
-void mgr_ctl_free(Manager *m)
+static void on_free(void *data)
 {
-    MgrCtl *c = m->ctl;
-    if (!c)
-        return;
-    mgr_ctl_stop(m);
-    m->ctl = NULL;
+    CtlServer *c = data;
+    on_stop(c);
     c->free_requested = true;
     uv_close((uv_handle_t *)&c->eval_timer, on_ctl_handle_closed);
+}
+
+int ctl_server_attach(Manager *m)
+{
+    static const ManagerObserver ob = {
+        .state = on_state,
+        .log = on_log,
+        .ready = on_ready,
+        .reload = on_reload,
+        .stop = on_stop,
+        .free = on_free,
+    };
+    CtlServer *c = xcalloc(1, sizeof *c);
+    c->m = m;
+    c->p = manager_project(m);
+    c->n_rings = manager_size(m) + 1;
+    c->rings = xcalloc(c->n_rings, sizeof(Ring));
+    uv_timer_init(manager_loop(m), &c->eval_timer);
+    c->eval_timer.data = c;
+    c->handles++;
+    int r = manager_observe(m, &ob, c);
+    if (r < 0) {
+        c->free_requested = true;
+        uv_close((uv_handle_t *)&c->eval_timer, on_ctl_handle_closed);
+        return r;
+    }
+    r = ctl_listen(c);
+    if (r < 0 && r != -EADDRINUSE) {
+        _cleanup_free_ char *path = ctl_socket_path(c->p);
+        manager_say(m, MANAGER_NONE,
+                    "warning: no control socket at %s: %s (tend ps/logs/wait will not see this run)", path,
+                    uv_strerror(r));
+    }
+    return r;
 }

@@ -451,6 +451,14 @@ uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+void fmt_elapsed(char buf[32], int64_t ns)
+{
+    if (ns < 1000000000LL)
+        snprintf(buf, 32, "%lld ms", (long long)(ns / 1000000));
+    else
+        snprintf(buf, 32, "%.1f s", (double)ns / 1e9);
+}
+
 /* ---- glob bracket expressions ---- */
 
 size_t glob_class_len(const char *p, bool bang)

@@ -103,6 +103,8 @@ size_t edit_distance(const char *a, const char *b);
 
 /* Monotonic clock in nanoseconds / milliseconds. */
 uint64_t now_ns(void);
+/* A span for people: "120 ms" under a second, else "1.5 s". */
+void fmt_elapsed(char buf[32], int64_t ns);
 
 /* A glob's bracket expression "[...]" at p: its length through the closing
  * ']' (0 when it never closes), and whether byte c is in it (bytes, not

@@ -171,6 +171,15 @@ static void service_free(Service *s)
     free(s);
 }
 
+char *project_state_dir(const Project *p)
+{
+    const char *xdg = getenv("XDG_STATE_HOME");
+    if (xdg && *xdg)
+        return xasprintf("%s/tend/%s", xdg, p->name);
+    const char *home = getenv("HOME");
+    return xasprintf("%s/.local/state/tend/%s", home && *home ? home : "/tmp", p->name);
+}
+
 void project_free(Project *p)
 {
     if (!p)

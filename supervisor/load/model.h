@@ -262,6 +262,10 @@ typedef struct Project {
 
 void project_free(Project *p);
 Service *project_service(const Project *p, const char *name);
+/* The folder for this project's logs and state:
+ * $XDG_STATE_HOME/tend/PROJECT (default ~/.local/state/tend/PROJECT).
+ * malloc'd. */
+char *project_state_dir(const Project *p);
 
 /* ---- building ---- */
 

@@ -4,15 +4,15 @@
  * action is carried out here. A queue rather than direct calls keeps the
  * order of transitions obvious: an action never re-enters the state machine
  * of the service that is being changed. */
-#include "run/manager-int.h"
+#include "run/manager.h"
 
 #include "engine/docker.h"
 #include "lib/dynlib.h"
 #include "load/graph.h"
-#include "run/seed.h"
 #include "load/select.h"
 #include "run/host.h"
 #include "run/probe.h"
+#include "run/seed.h"
 #include "run/service.h"
 
 #include <errno.h>
@@ -26,14 +26,98 @@
 
 extern char **environ;
 
-int64_t mgr_mono_ns(void)
+typedef struct Svc Svc;
+
+struct Svc {
+    Manager *m;
+    const Service *def;
+    size_t index;
+    bool selected;
+    ServiceState state;
+    HostProc *proc;
+    HostProc *dead_proc; /* freed at the next spawn or at the end */
+    Container *ctr;      /* docker: the container followed (kept after it exits) */
+    bool spawn_waiting;  /* docker: waiting for the project's networks and volumes */
+    bool await_health;   /* docker: readiness from the engine's health events */
+    bool proc_alive;
+    Prober *prober;
+    uv_timer_t backoff_timer;
+    uv_timer_t kill_timer;
+    Backoff backoff;
+    int restarts;
+    bool stop_requested;
+    bool restart_pending;
+    bool ever_ran;
+    bool was_ready;
+    int64_t exit_status;
+    int term_signal;
+    int64_t start_ns;   /* monotonic: when it was asked to start (dependencies met) */
+    int64_t ready_ns;   /* monotonic: when it became ready */
+    int64_t up_ns;      /* monotonic: when `up` began for it */
+    char *reason;       /* why it failed, or the last probe detail */
+    char **env;         /* environment for host probes (NULL-terminated) */
+    int64_t since_rt;   /* realtime ns of the last state change */
+    struct SeedRun *seed; /* its x-tend.seed steps, running after its first readiness */
+    bool seeding;       /* ready, but dependents wait for the seeds */
+    bool seed_failed;
+    char *seed_ctr;     /* the container name the seed run execs in */
+};
+
+typedef struct Event {
+    Svc *v;
+    ServiceEvent e;
+    char *reason;
+} Event;
+
+struct Manager {
+    uv_loop_t *loop;
+    const Project *p;
+    ManagerOptions o;
+    LogMux *mux;
+    Svc *svcs;
+    size_t n;
+    Event *queue;
+    size_t q_head, q_len, q_cap;
+    bool draining;
+    bool shutting_down;
+    bool forced;
+    bool all_ready_reported;
+    bool any_failed;
+    bool timed_out;
+    int exit_code_from_status;
+    int64_t up_ns;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t wait_timer;
+    uv_timer_t progress_timer;
+    bool debug;
+    char *state_dir;
+    char *log_dir; /* the log files (logmux.h) */
+    DockerRt *dock;
+    bool dock_ready;
+    char *dock_err;
+    struct {
+        ManagerObserver ob;
+        void *data;
+    } observers[MANAGER_OBSERVERS_MAX];
+    size_t n_observers;
+};
+
+/* The manager's own helpers, shared by the functions below. */
+static void mgr_say(Manager *m, const Svc *v, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static bool mgr_is_done(const Svc *v);
+static void mgr_post(Manager *m, Svc *v, ServiceEvent e, const char *reason);
+static void mgr_drain(Manager *m);
+static void mgr_begin_shutdown(Manager *m, const char *why);
+static Svc *mgr_find(Manager *m, const char *name);
+
+static int64_t mgr_mono_ns(void)
 {
     return (int64_t)uv_hrtime();
 }
 
 /* ---- output ---- */
 
-void mgr_say(Manager *m, const Svc *v, const char *fmt, ...)
+static void mgr_say(Manager *m, const Svc *v, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -42,7 +126,7 @@ void mgr_say(Manager *m, const Svc *v, const char *fmt, ...)
     logmux_system(m->mux, v ? v->def->name : NULL, "%s", msg);
 }
 
-void mgr_json_str(StrBuf *b, const char *s)
+static void mgr_json_str(StrBuf *b, const char *s)
 {
     strbuf_putc(b, '"');
     for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
@@ -56,7 +140,7 @@ void mgr_json_str(StrBuf *b, const char *s)
     strbuf_putc(b, '"');
 }
 
-void mgr_iso_now(char buf[64])
+static void mgr_iso_now(char buf[64])
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -71,14 +155,6 @@ static void emit_json(Manager *m, StrBuf *b)
     logmux_raw(m->mux, b->data ? b->data : "", b->len);
 }
 
-void mgr_fmt_ms(char buf[32], int64_t ns)
-{
-    if (ns < 1000000000LL)
-        snprintf(buf, 32, "%lld ms", (long long)(ns / 1000000));
-    else
-        snprintf(buf, 32, "%.1f s", (double)ns / 1e9);
-}
-
 /* ---- helpers ---- */
 
 static bool has_probe(const Svc *v)
@@ -89,14 +165,9 @@ static bool has_probe(const Svc *v)
     return s->healthcheck.present && !s->healthcheck.disabled && s->healthcheck.test.n >= 2;
 }
 
-bool mgr_is_live(ServiceState s)
+static bool mgr_is_done(const Svc *v)
 {
-    return s == SS_STARTING || s == SS_RUNNING || s == SS_READY || s == SS_UNHEALTHY || s == SS_STOPPING;
-}
-
-bool mgr_is_done(const Svc *v)
-{
-    return !v->proc_alive && !mgr_is_live(v->state) && v->state != SS_BACKOFF && v->state != SS_WAITING;
+    return !v->proc_alive && !service_state_is_live(v->state) && v->state != SS_BACKOFF && v->state != SS_WAITING;
 }
 
 static void set_reason(Svc *v, const char *r)
@@ -201,7 +272,7 @@ static void cascade_restart(Manager *m, Svc *v)
             continue;
         for (size_t k = 0; k < w->def->n_deps; k++)
             if (w->def->deps[k].index == v->index && w->def->deps[k].restart &&
-                (mgr_is_live(w->state) || w->state == SS_BACKOFF)) {
+                (service_state_is_live(w->state) || w->state == SS_BACKOFF)) {
                 mgr_post(m, w, SE_RESTART, NULL);
                 break;
             }
@@ -285,7 +356,9 @@ static void on_prober(void *ud, ProberEvent ev, const char *detail)
 static void on_log_line(void *ud, const char *service, int stream, const char *line, size_t len, int64_t t)
 {
     Manager *m = ud;
-    mgr_ctl_log(m, service, stream, line, len, t);
+    for (size_t k = 0; k < m->n_observers; k++)
+        if (m->observers[k].ob.log)
+            m->observers[k].ob.log(m->observers[k].data, service, stream, line, len, t);
     if (stream == LOG_SYSTEM)
         return;
     for (size_t i = 0; i < m->n; i++) {
@@ -295,7 +368,7 @@ static void on_log_line(void *ud, const char *service, int stream, const char *l
     }
 }
 
-char **mgr_build_env(const Service *s)
+static char **mgr_build_env(const Service *s)
 {
     Env e = {0};
     env_from_environ(&e, environ);
@@ -310,7 +383,7 @@ char **mgr_build_env(const Service *s)
     return out;
 }
 
-void mgr_free_env(char **env)
+static void mgr_free_env(char **env)
 {
     if (!env)
         return;
@@ -448,7 +521,7 @@ static void on_kill_timer(uv_timer_t *t)
     Svc *v = t->data;
     if (v->proc_alive) {
         char buf[32];
-        mgr_fmt_ms(buf, v->def->stop_grace_period);
+        fmt_elapsed(buf, v->def->stop_grace_period);
         mgr_say(v->m, v, "did not stop within %s; killing it", buf);
         svc_signal(v, SIGKILL);
     }
@@ -484,8 +557,9 @@ static void set_state(Manager *m, Svc *v, ServiceState next, ServiceEvent e, con
     struct timespec ts_now;
     clock_gettime(CLOCK_REALTIME, &ts_now);
     v->since_rt = (int64_t)ts_now.tv_sec * 1000000000LL + ts_now.tv_nsec;
-    mgr_ctl_state(m, v, old, next, reason);
-    mgr_watch_state(m, v, old, next, reason);
+    for (size_t k = 0; k < m->n_observers; k++)
+        if (m->observers[k].ob.state)
+            m->observers[k].ob.state(m->observers[k].data, v->index, old, next, reason);
     if (m->debug)
         mgr_say(m, v, "debug: %s -> %s (%s%s%s)", service_state_to_string(old), service_state_to_string(next),
             service_event_to_string(e), reason ? ": " : "", reason ? reason : "");
@@ -530,7 +604,7 @@ static void perform(Manager *m, Svc *v, ServiceAction a, ServiceState from, cons
         stop_probe(v);
         int64_t delay = backoff_next(&v->backoff, mgr_mono_ns());
         v->restarts++;
-        mgr_fmt_ms(buf, delay);
+        fmt_elapsed(buf, delay);
         if (backoff_crash_looping(&v->backoff))
             mgr_say(m, v, "keeps crashing: %d exits within a minute (last: %s); next try in %s", v->backoff.crashes,
                 reason ? reason : "?", buf);
@@ -650,7 +724,7 @@ static void process(Manager *m, Event *ev)
             mgr_say(m, v, "healthy again");
         else if (!m->o.json) {
             char buf[32];
-            mgr_fmt_ms(buf, v->ready_ns - v->start_ns);
+            fmt_elapsed(buf, v->ready_ns - v->start_ns);
             mgr_say(m, v, "ready in %s", buf);
         }
         if (v->was_ready)
@@ -668,7 +742,7 @@ static void process(Manager *m, Event *ev)
         recheck_dependents(m, v);
 }
 
-void mgr_post(Manager *m, Svc *v, ServiceEvent e, const char *reason)
+static void mgr_post(Manager *m, Svc *v, ServiceEvent e, const char *reason)
 {
     if (m->q_len == m->q_cap) {
         size_t cap = m->q_cap ? m->q_cap * 2 : 64;
@@ -684,7 +758,7 @@ void mgr_post(Manager *m, Svc *v, ServiceEvent e, const char *reason)
     m->q_len++;
 }
 
-void mgr_drain(Manager *m)
+static void mgr_drain(Manager *m)
 {
     if (m->draining)
         return;
@@ -704,7 +778,9 @@ void mgr_drain(Manager *m)
 
 static void print_ready_table(Manager *m)
 {
-    mgr_ctl_ready(m);
+    for (size_t k = 0; k < m->n_observers; k++)
+        if (m->observers[k].ob.ready)
+            m->observers[k].ob.ready(m->observers[k].data, mgr_mono_ns() - m->up_ns);
     if (m->o.json) {
         StrBuf b;
         strbuf_init(&b, 0);
@@ -730,7 +806,7 @@ static void print_ready_table(Manager *m)
         return;
     }
     char total[32];
-    mgr_fmt_ms(total, mgr_mono_ns() - m->up_ns);
+    fmt_elapsed(total, mgr_mono_ns() - m->up_ns);
     mgr_say(m, NULL, "all %s ready in %s:", "services", total);
     size_t w = 7;
     for (size_t i = 0; i < m->n; i++)
@@ -745,7 +821,7 @@ static void print_ready_table(Manager *m)
         if (v->state == SS_EXITED)
             snprintf(buf, sizeof(buf), "completed");
         else
-            mgr_fmt_ms(buf, v->ready_ns - v->start_ns);
+            fmt_elapsed(buf, v->ready_ns - v->start_ns);
         mgr_say(m, NULL, "  %-*s  %-7s  %s", (int)w, v->def->name, runtime_kind_to_string(v->def->runtime), buf);
     }
 }
@@ -805,8 +881,9 @@ static void check_progress(Manager *m)
             if (m->svcs[i].selected && !mgr_is_done(&m->svcs[i]))
                 all_done = false;
         if (all_done) {
-            mgr_ctl_stop(m);
-            mgr_watch_stop(m);
+            for (size_t k = 0; k < m->n_observers; k++)
+                if (m->observers[k].ob.stop)
+                    m->observers[k].ob.stop(m->observers[k].data);
             uv_timer_stop(&m->progress_timer);
             uv_timer_stop(&m->wait_timer);
             uv_signal_stop(&m->sigint);
@@ -859,7 +936,7 @@ static void check_progress(Manager *m)
     }
 }
 
-void mgr_begin_shutdown(Manager *m, const char *why)
+static void mgr_begin_shutdown(Manager *m, const char *why)
 {
     if (m->shutting_down)
         return;
@@ -899,7 +976,7 @@ static void on_wait_timer(uv_timer_t *t)
         return;
     m->timed_out = true;
     char buf[32];
-    mgr_fmt_ms(buf, m->o.wait_timeout);
+    fmt_elapsed(buf, m->o.wait_timeout);
     mgr_say(m, NULL, "not every service was ready within %s:", buf);
     for (size_t i = 0; i < m->n; i++) {
         Svc *v = &m->svcs[i];
@@ -911,21 +988,12 @@ static void on_wait_timer(uv_timer_t *t)
     mgr_begin_shutdown(m, "wait timeout");
 }
 
-Svc *mgr_find(Manager *m, const char *name)
+static Svc *mgr_find(Manager *m, const char *name)
 {
     for (size_t i = 0; i < m->n; i++)
         if (streq(m->svcs[i].def->name, name))
             return &m->svcs[i];
     return NULL;
-}
-
-char *manager_state_dir(const Project *p)
-{
-    const char *xdg = getenv("XDG_STATE_HOME");
-    if (xdg && *xdg)
-        return xasprintf("%s/tend/%s", xdg, p->name);
-    const char *home = getenv("HOME");
-    return xasprintf("%s/.local/state/tend/%s", home && *home ? home : "/tmp", p->name);
 }
 
 Manager *manager_new(uv_loop_t *loop, const Project *p, const ManagerOptions *o)
@@ -935,11 +1003,10 @@ Manager *manager_new(uv_loop_t *loop, const Project *p, const ManagerOptions *o)
     m->p = p;
     m->o = *o;
     m->debug = getenv("TEND_DEBUG") && *getenv("TEND_DEBUG") && !streq(getenv("TEND_DEBUG"), "0");
-    m->state_dir = manager_state_dir(p);
+    m->state_dir = project_state_dir(p);
     LogMuxOptions lo = o->log;
-    _cleanup_free_ char *logdir = xasprintf("%s/logs", m->state_dir);
-    if (!lo.log_dir)
-        lo.log_dir = logdir;
+    m->log_dir = lo.log_dir ? xstrdup(lo.log_dir) : xasprintf("%s/logs", m->state_dir);
+    lo.log_dir = m->log_dir;
     m->mux = logmux_new(loop, &lo);
     logmux_set_listener(m->mux, on_log_line, m);
     m->n = p->n_services;
@@ -1037,7 +1104,9 @@ int manager_run(Manager *m)
         if (m->svcs[i].selected)
             mgr_post(m, &m->svcs[i], SE_UP, NULL);
     mgr_drain(m);
-    mgr_watch_start(m);
+    for (size_t k = 0; k < m->n_observers; k++)
+        if (m->observers[k].ob.start)
+            m->observers[k].ob.start(m->observers[k].data);
     uv_run(m->loop, UV_RUN_DEFAULT);
     if (m->o.exit_code_from || m->o.run_service)
         return m->exit_code_from_status;
@@ -1065,7 +1134,6 @@ void manager_free(Manager *m)
         uv_close((uv_handle_t *)&v->backoff_timer, on_close_noop);
         uv_close((uv_handle_t *)&v->kill_timer, on_close_noop);
         free(v->reason);
-        free(v->reload_what);
         if (v->seed)
             seed_cancel(v->seed);
         free(v->seed_ctr);
@@ -1075,8 +1143,9 @@ void manager_free(Manager *m)
     uv_close((uv_handle_t *)&m->sigterm, on_close_noop);
     uv_close((uv_handle_t *)&m->wait_timer, on_close_noop);
     uv_close((uv_handle_t *)&m->progress_timer, on_close_noop);
-    mgr_ctl_free(m);
-    mgr_watch_free(m);
+    for (size_t k = 0; k < m->n_observers; k++)
+        if (m->observers[k].ob.free)
+            m->observers[k].ob.free(m->observers[k].data);
     docker_free(m->dock);
     free(m->dock_err);
     logmux_free(m->mux);
@@ -1086,5 +1155,131 @@ void manager_free(Manager *m)
     free(m->queue);
     free(m->svcs);
     free(m->state_dir);
+    free(m->log_dir);
     free(m);
+}
+
+/* ---- for the parts beside the manager (manager.h) ---- */
+
+int manager_observe(Manager *m, const ManagerObserver *ob, void *data)
+{
+    if (m->n_observers == MANAGER_OBSERVERS_MAX)
+        return -ENOSPC;
+    m->observers[m->n_observers].ob = *ob;
+    m->observers[m->n_observers].data = data;
+    m->n_observers++;
+    return 0;
+}
+
+size_t manager_size(const Manager *m)
+{
+    return m->n;
+}
+
+ssize_t manager_index(const Manager *m, const char *name)
+{
+    for (size_t i = 0; i < m->n; i++)
+        if (streq(m->svcs[i].def->name, name))
+            return (ssize_t)i;
+    return -1;
+}
+
+void manager_view(const Manager *m, size_t i, ManagerView *ret)
+{
+    const Svc *v = &m->svcs[i];
+    *ret = (ManagerView){
+        .def = v->def,
+        .selected = v->selected,
+        .state = v->state,
+        .alive = v->proc_alive,
+        .done = mgr_is_done(v),
+        .ever_ran = v->ever_ran,
+        .exit_status = v->exit_status,
+        .term_signal = v->term_signal,
+        .restarts = v->restarts,
+        .since_rt = v->since_rt,
+        .reason = v->reason,
+        .probe_detail = v->prober ? prober_last_detail(v->prober) : NULL,
+        .pid = v->proc ? (int)host_pid(v->proc) : 0,
+        .ip = v->ctr && *docker_ip(v->ctr) ? docker_ip(v->ctr) : NULL,
+    };
+}
+
+const Project *manager_project(const Manager *m)
+{
+    return m->p;
+}
+
+uv_loop_t *manager_loop(const Manager *m)
+{
+    return m->loop;
+}
+
+bool manager_stopping(const Manager *m)
+{
+    return m->shutting_down;
+}
+
+bool manager_debug(const Manager *m)
+{
+    return m->debug;
+}
+
+const char *manager_log_dir(const Manager *m)
+{
+    return m->log_dir;
+}
+
+Engine *manager_engine(const Manager *m)
+{
+    return m->dock ? docker_engine(m->dock) : NULL;
+}
+
+void manager_say(Manager *m, size_t i, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    _cleanup_free_ char *msg = xvasprintf(fmt, ap);
+    va_end(ap);
+    mgr_say(m, i < m->n ? &m->svcs[i] : NULL, "%s", msg);
+}
+
+void manager_act(Manager *m, size_t i, ManagerAct act, const char *reason)
+{
+    Svc *v = &m->svcs[i];
+    switch (act) {
+    case MANAGER_START:
+        v->selected = true;
+        mgr_post(m, v, SE_UP, reason);
+        break;
+    case MANAGER_STOP:
+        v->restart_pending = false;
+        mgr_post(m, v, SE_STOP, reason);
+        break;
+    case MANAGER_RESTART:
+        mgr_post(m, v, SE_RESTART, reason);
+        break;
+    }
+}
+
+void manager_flush(Manager *m)
+{
+    mgr_drain(m);
+}
+
+void manager_signal(Manager *m, size_t i, int sig)
+{
+    svc_signal(&m->svcs[i], sig);
+}
+
+void manager_reloading(Manager *m, size_t i, const char *what)
+{
+    for (size_t k = 0; k < m->n_observers; k++)
+        if (m->observers[k].ob.reload)
+            m->observers[k].ob.reload(m->observers[k].data, i, what);
+}
+
+void manager_shutdown(Manager *m, const char *why)
+{
+    mgr_begin_shutdown(m, why);
 }

@@ -1,6 +1,11 @@
 /* service: the decision table and the restart arithmetic. No I/O. */
 #include "run/service.h"
 
+bool service_state_is_live(ServiceState s)
+{
+    return s == SS_STARTING || s == SS_RUNNING || s == SS_READY || s == SS_UNHEALTHY || s == SS_STOPPING;
+}
+
 const char *service_state_to_string(ServiceState s)
 {
     static const char *const t[] = {"idle",      "waiting", "starting", "running", "ready",

@@ -71,6 +71,9 @@ typedef struct Transition {
 Transition service_decide(ServiceState s, ServiceEvent e, const DecideCtx *c);
 
 const char *service_state_to_string(ServiceState s);
+/* Whether a service in this state may have a process or container running:
+ * starting, running, ready, unhealthy or stopping. */
+bool service_state_is_live(ServiceState s);
 const char *service_event_to_string(ServiceEvent e);
 const char *service_action_to_string(ServiceAction a);
 

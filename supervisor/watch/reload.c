@@ -1,4 +1,4 @@
-/* manager-watch: reloads services when their files change (tend up --watch,
+/* reload: reloads services when their files change (tend up --watch,
  * tend watch, or x-tend watch.enabled).
  *
  * What is watched, per service: its develop.watch and x-tend watch rules;
@@ -17,11 +17,13 @@
  * exec, signal). A burst that ends while the service is still coming back
  * from the previous reload is kept and acted on once it is ready: queued,
  * not stacked. Each reload ends in one line saying what changed and how
- * long it took from the first change until the service was ready again. */
-#include "run/manager-int.h"
+ * long it took from the first change until the service was ready again.
+ *
+ * It sees the manager only through run/manager.h: an observer for state
+ * changes, views of the services, and manager_act() to restart one. */
+#include "watch/reload.h"
 
 #include "engine/docker.h"
-#include "run/host.h"
 #include "watch/ignore.h"
 #include "engine/imgbuild.h"
 #include "engine/sync.h"
@@ -95,6 +97,7 @@ static void pathset_clear(PathSet *ps)
 /* ---- state ---- */
 
 typedef struct WSvc WSvc;
+typedef struct Reloader Reloader;
 
 typedef struct WTree {
     WSvc *ws;
@@ -114,8 +117,12 @@ typedef struct WTree {
 } WTree;
 
 struct WSvc {
-    MgrWatch *w;
-    Svc *v;
+    Reloader *w;
+    size_t i;          /* the service's index in the manager */
+    const Service *def;
+    int64_t reload_ns; /* monotonic: when the reload in flight was asked for; 0: none */
+    char *reload_what; /* what changed, for the reload line */
+    bool reload_queued;/* another burst arrived while this reload was starting */
     WTree **trees;
     size_t n_trees;
     uv_timer_t debounce;
@@ -136,8 +143,11 @@ struct WSvc {
     bool exec_failed;
 };
 
-struct MgrWatch {
+struct Reloader {
     Manager *m;
+    const Project *p;
+    bool watch;       /* up --watch: every named service with something to watch */
+    StrVec named;     /* the services named on the command line */
     Watcher *watcher;
     WSvc *svcs;
     size_t n_svcs;
@@ -162,9 +172,9 @@ static const char *rel_to(const char *root, const char *path)
     return NULL;
 }
 
-static char *show_path(const Manager *m, const char *abs)
+static char *show_path(const Reloader *w, const char *abs)
 {
-    const char *r = rel_to(m->p->workdir, abs);
+    const char *r = rel_to(w->p->workdir, abs);
     if (!r)
         return xstrdup(abs);
     return *r ? xstrdup(r) : xstrdup(".");
@@ -177,28 +187,33 @@ static void run_steps(WSvc *ws);
 
 static bool in_flight(const WSvc *ws)
 {
-    return ws->v->reload_ns != 0 || ws->busy;
+    return ws->reload_ns != 0 || ws->busy;
+}
+
+static void view(const WSvc *ws, ManagerView *ret)
+{
+    manager_view(ws->w->m, ws->i, ret);
 }
 
 /* Ends the reload in progress with its one line. */
 static void reload_done(WSvc *ws, const char *how)
 {
-    Svc *v = ws->v;
     Manager *m = ws->w->m;
-    if (v->reload_ns) {
+    if (ws->reload_ns) {
         char ms[32];
-        mgr_fmt_ms(ms, mgr_mono_ns() - v->reload_ns);
+        fmt_elapsed(ms, (int64_t)uv_hrtime() - ws->reload_ns);
+        const char *what = ws->reload_what ? ws->reload_what : "";
         if (how)
-            mgr_say(m, v, "%s (%s) but %s", ws->verb ? ws->verb : "reloaded", v->reload_what ? v->reload_what : "", how);
+            manager_say(m, ws->i, "%s (%s) but %s", ws->verb ? ws->verb : "reloaded", what, how);
         else
-            mgr_say(m, v, "%s (%s) in %s", ws->verb ? ws->verb : "reloaded", v->reload_what ? v->reload_what : "", ms);
+            manager_say(m, ws->i, "%s (%s) in %s", ws->verb ? ws->verb : "reloaded", what, ms);
     }
-    v->reload_ns = 0;
-    free(v->reload_what);
-    v->reload_what = NULL;
+    ws->reload_ns = 0;
+    free(ws->reload_what);
+    ws->reload_what = NULL;
     ws->verb = NULL;
-    if (v->reload_queued && !uv_is_active((uv_handle_t *)&ws->debounce) && !m->shutting_down) {
-        v->reload_queued = false;
+    if (ws->reload_queued && !uv_is_active((uv_handle_t *)&ws->debounce) && !manager_stopping(m)) {
+        ws->reload_queued = false;
         fire(ws);
     }
 }
@@ -206,8 +221,8 @@ static void reload_done(WSvc *ws, const char *how)
 static void restart_now(WSvc *ws)
 {
     Manager *m = ws->w->m;
-    mgr_post(m, ws->v, SE_RESTART, "files changed");
-    mgr_drain(m);
+    manager_act(m, ws->i, MANAGER_RESTART, "files changed");
+    manager_flush(m);
 }
 
 static bool is_sync(WatchAction a)
@@ -217,7 +232,7 @@ static bool is_sync(WatchAction a)
 
 static bool is_container(const WSvc *ws)
 {
-    return ws->v->def->runtime == RUNTIME_DOCKER;
+    return ws->def->runtime == RUNTIME_DOCKER;
 }
 
 /* Every file under root that counts, relative (after an overflow, a sync
@@ -255,7 +270,7 @@ static void on_sync_done(void *ud, bool ok, const char *err)
     WSvc *ws = ud;
     ws->job = NULL;
     if (!ok)
-        mgr_say(ws->w->m, ws->v, "sync failed: %s", err ? err : "unknown error");
+        manager_say(ws->w->m, ws->i, "sync failed: %s", err ? err : "unknown error");
     ws->step++;
     run_steps(ws);
 }
@@ -263,7 +278,7 @@ static void on_sync_done(void *ud, bool ok, const char *err)
 static void on_exec_line(void *ud, const char *line)
 {
     WSvc *ws = ud;
-    mgr_say(ws->w->m, ws->v, "exec: %s", line);
+    manager_say(ws->w->m, ws->i, "exec: %s", line);
 }
 
 static void on_exec_done(void *ud, int code, const char *err)
@@ -273,9 +288,9 @@ static void on_exec_done(void *ud, int code, const char *err)
     if (err || code != 0) {
         ws->exec_failed = true;
         if (err)
-            mgr_say(ws->w->m, ws->v, "exec failed: %s", err);
+            manager_say(ws->w->m, ws->i, "exec failed: %s", err);
         else
-            mgr_say(ws->w->m, ws->v, "exec failed: exit status %d", code);
+            manager_say(ws->w->m, ws->i, "exec failed: exit status %d", code);
     }
     ws->step++;
     run_steps(ws);
@@ -284,7 +299,7 @@ static void on_exec_done(void *ud, int code, const char *err)
 static void on_build_line(void *ud, const char *line)
 {
     WSvc *ws = ud;
-    mgr_say(ws->w->m, ws->v, "build: %s", line);
+    manager_say(ws->w->m, ws->i, "build: %s", line);
 }
 
 static void on_built(void *ud, bool ok, const char *err)
@@ -292,10 +307,10 @@ static void on_built(void *ud, bool ok, const char *err)
     WSvc *ws = ud;
     ws->build = NULL;
     ws->busy = false;
-    if (ws->w->m->shutting_down)
+    if (manager_stopping(ws->w->m))
         return;
     if (!ok) {
-        mgr_say(ws->w->m, ws->v, "rebuild failed: %s", err ? err : "unknown error");
+        manager_say(ws->w->m, ws->i, "rebuild failed: %s", err ? err : "unknown error");
         reload_done(ws, "the build failed; the old image keeps running");
         return;
     }
@@ -305,27 +320,28 @@ static void on_built(void *ud, bool ok, const char *err)
 static void start_rebuild(WSvc *ws)
 {
     Manager *m = ws->w->m;
-    const Service *s = ws->v->def;
-    Engine *e = m->dock ? docker_engine(m->dock) : NULL;
+    const Project *p = ws->w->p;
+    const Service *s = ws->def;
+    Engine *e = manager_engine(m);
     if (!s->build || !e) {
-        mgr_say(m, ws->v, "rebuild: the service has no build:; restarting instead");
+        manager_say(m, ws->i, "rebuild: the service has no build:; restarting instead");
         ws->verb = "reloaded";
         restart_now(ws);
         return;
     }
-    _cleanup_free_ char *tag = s->image ? xstrdup(s->image) : xasprintf("%s-%s", m->p->name, s->name);
+    _cleanup_free_ char *tag = s->image ? xstrdup(s->image) : xasprintf("%s-%s", p->name, s->name);
     Env labels = {0};
-    env_set(&labels, LABEL_PROJECT, m->p->name);
+    env_set(&labels, LABEL_PROJECT, p->name);
     env_set(&labels, LABEL_SERVICE, s->name);
     char *err = NULL;
-    mgr_say(m, ws->v, "rebuilding %s", tag);
+    manager_say(m, ws->i, "rebuilding %s", tag);
     ws->busy = true;
     ws->build = image_build(e, s->build->context, s->build->dockerfile, s->build->target, &s->build->args, tag,
                             &labels, on_build_line, on_built, ws, &err);
     env_free(&labels);
     if (!ws->build) {
         ws->busy = false;
-        mgr_say(m, ws->v, "rebuild failed: %s", err ? err : "unknown error");
+        manager_say(m, ws->i, "rebuild failed: %s", err ? err : "unknown error");
         free(err);
         reload_done(ws, "the build failed; the old image keeps running");
     }
@@ -336,20 +352,22 @@ static void start_rebuild(WSvc *ws)
 static void run_steps(WSvc *ws)
 {
     Manager *m = ws->w->m;
-    Svc *v = ws->v;
-    if (m->shutting_down) {
+    const Service *s = ws->def;
+    if (manager_stopping(m)) {
         ws->busy = false;
         return;
     }
     ws->busy = true;
-    Engine *e = m->dock ? docker_engine(m->dock) : NULL;
+    Engine *e = manager_engine(m);
+    ManagerView v;
+    view(ws, &v);
     while (ws->phase == 0 && ws->step < ws->n_trees) {
         WTree *t = ws->trees[ws->step];
-        if (!t->cur_hit || !is_sync(t->action) || !is_container(ws) || !e || !v->proc_alive) {
+        if (!t->cur_hit || !is_sync(t->action) || !is_container(ws) || !e || !v.alive) {
             ws->step++;
             continue;
         }
-        const WatchRule *r = &v->def->watch[t->rule];
+        const WatchRule *r = &s->watch[t->rule];
         StrVec files = {0}, gone = {0};
         if (t->cur_rescan)
             walk_tree(t->root, "", t->ig, &files);
@@ -363,14 +381,14 @@ static void run_steps(WSvc *ws)
             if (lstat(abs, &st) < 0 && errno == ENOENT)
                 strvec_push(&gone, t->cur_deleted.v[i]);
         }
-        _cleanup_free_ char *name = docker_container_name(m->p, v->def);
+        _cleanup_free_ char *name = docker_container_name(ws->w->p, s);
         char *err = NULL;
         ws->job = sync_files(e, name, t->root, r->target ? r->target : "/", &files, &gone, on_sync_done, ws, &err);
         strvec_free(&files);
         strvec_free(&gone);
         if (ws->job)
             return;
-        mgr_say(m, v, "sync failed: %s", err ? err : "unknown error");
+        manager_say(m, ws->i, "sync failed: %s", err ? err : "unknown error");
         free(err);
         ws->step++;
     }
@@ -410,41 +428,39 @@ static void run_steps(WSvc *ws)
     if (want_exec && !want_rebuild && !want_restart && ws->phase == 1) {
         while (ws->step < ws->n_trees) {
             WTree *t = ws->trees[ws->step];
-            const WatchRule *r = t->rule >= 0 ? &v->def->watch[t->rule] : NULL;
+            const WatchRule *r = t->rule >= 0 ? &s->watch[t->rule] : NULL;
             if (!t->cur_hit || t->action != WATCH_SYNC_EXEC || !r || !r->exec.n || !is_container(ws) || !e ||
-                !v->proc_alive) {
+                !v.alive) {
                 ws->step++;
                 continue;
             }
-            _cleanup_free_ char *name = docker_container_name(m->p, v->def);
+            _cleanup_free_ char *name = docker_container_name(ws->w->p, s);
             ws->job = sync_exec(e, name, &r->exec, NULL, on_exec_line, on_exec_done, ws);
             return;
         }
     }
     ws->phase = 2;
     ws->busy = false;
-    bool alive = v->proc_alive && mgr_is_live(v->state);
+    view(ws, &v); /* the sync and exec steps took their time */
+    bool alive = v.alive && service_state_is_live(v.state);
     if (want_rebuild && is_container(ws)) {
         ws->verb = "rebuilt and reloaded";
         start_rebuild(ws);
     } else if (want_restart || want_rebuild || (want_signal && !alive) ||
-               (!alive && v->state != SS_WAITING && v->state != SS_STARTING)) {
+               (!alive && v.state != SS_WAITING && v.state != SS_STARTING)) {
         /* A service that is down (crashed on the previous version, say) is
          * started again whatever the action. */
         if (!ws->verb)
             ws->verb = "reloaded";
         restart_now(ws);
     } else if (want_signal) {
-        if (v->proc)
-            host_signal(v->proc, sig);
-        else if (v->ctr)
-            docker_signal(v->ctr, sig);
+        manager_signal(m, ws->i, sig);
         char ms[32];
-        mgr_fmt_ms(ms, mgr_mono_ns() - v->reload_ns);
+        fmt_elapsed(ms, (int64_t)uv_hrtime() - ws->reload_ns);
         const char *abbrev = sigabbrev_np(sig);
-        mgr_say(m, v, "sent SIG%s (%s) %s after the change", abbrev ? abbrev : "?",
-                v->reload_what ? v->reload_what : "", ms);
-        v->reload_ns = 0; /* nothing to wait for: reload_done only clears */
+        manager_say(m, ws->i, "sent SIG%s (%s) %s after the change", abbrev ? abbrev : "?",
+                    ws->reload_what ? ws->reload_what : "", ms);
+        ws->reload_ns = 0; /* nothing to wait for: reload_done only clears */
         reload_done(ws, NULL);
     } else if (want_exec) {
         ws->verb = ws->exec_failed ? "synced; the command failed" : "synced and ran the command";
@@ -460,27 +476,29 @@ static void run_steps(WSvc *ws)
 static void fire(WSvc *ws)
 {
     Manager *m = ws->w->m;
-    Svc *v = ws->v;
-    if (m->shutting_down || !ws->first_ns)
+    if (manager_stopping(m) || !ws->first_ns)
         return;
-    if (in_flight(ws) || v->state == SS_WAITING || v->state == SS_STARTING || v->state == SS_STOPPING) {
-        v->reload_queued = true; /* acted on once it is ready (mgr_watch_state) */
+    ManagerView v;
+    view(ws, &v);
+    if (in_flight(ws) || v.state == SS_WAITING || v.state == SS_STARTING || v.state == SS_STOPPING) {
+        ws->reload_queued = true; /* acted on once it is ready (on_state) */
         return;
     }
     /* Move the burst into the reload. */
-    free(v->reload_what);
+    free(ws->reload_what);
     if (ws->overflowed)
-        v->reload_what = xstrdup("files changed; file events overflowed");
+        ws->reload_what = xstrdup("files changed; file events overflowed");
     else if (ws->seen.v.n == 1 && ws->first_kind == WCH_RENAMED && ws->first_from)
-        v->reload_what = xasprintf("%s renamed to %s", ws->first_from, ws->first_show);
+        ws->reload_what = xasprintf("%s renamed to %s", ws->first_from, ws->first_show);
     else if (ws->seen.v.n == 1)
-        v->reload_what = xasprintf("%s %s", ws->first_show ? ws->first_show : "a file",
-                                   ws->first_kind == WCH_DELETED   ? "deleted"
-                                   : ws->first_kind == WCH_CREATED ? "created"
-                                                                   : "changed");
+        ws->reload_what = xasprintf("%s %s", ws->first_show ? ws->first_show : "a file",
+                                    ws->first_kind == WCH_DELETED   ? "deleted"
+                                    : ws->first_kind == WCH_CREATED ? "created"
+                                                                    : "changed");
     else
-        v->reload_what = xasprintf("%zu files changed", ws->seen.v.n);
-    v->reload_ns = ws->first_ns;
+        ws->reload_what = xasprintf("%zu files changed", ws->seen.v.n);
+    ws->reload_ns = ws->first_ns;
+    manager_reloading(m, ws->i, ws->reload_what);
     ws->first_ns = 0;
     ws->overflowed = false;
     pathset_clear(&ws->seen);
@@ -502,7 +520,7 @@ static void fire(WSvc *ws)
         t->cur_rescan = t->rescan;
         t->hit = t->rescan = false;
     }
-    v->reload_queued = false;
+    ws->reload_queued = false;
     ws->verb = NULL;
     ws->phase = 0;
     ws->step = 0;
@@ -523,7 +541,7 @@ static void on_debounce(uv_timer_t *h)
 
 /* ---- changes ---- */
 
-static WTree *tree_by_id(MgrWatch *w, int id)
+static WTree *tree_by_id(Reloader *w, int id)
 {
     for (size_t i = 0; i < w->n_trees; i++)
         if (w->trees[i]->id == id)
@@ -544,10 +562,10 @@ static void note(WTree *t, const char *abs, WatchChangeKind kind, bool counted, 
         /* not counted */
     } else if (ws->seen.v.n < WATCH_MAX_PATHS) {
         if (pathset_add(&ws->seen, abs) && ws->seen.v.n == 1) {
-            ws->first_show = show_path(ws->w->m, abs);
+            ws->first_show = show_path(ws->w, abs);
             ws->first_kind = kind;
             free(ws->first_from);
-            ws->first_from = from ? show_path(ws->w->m, from) : NULL;
+            ws->first_from = from ? show_path(ws->w, from) : NULL;
         }
     } else {
         ws->overflowed = true;
@@ -562,7 +580,7 @@ static void note(WTree *t, const char *abs, WatchChangeKind kind, bool counted, 
 
 static void arm(WSvc *ws)
 {
-    int64_t now = mgr_mono_ns();
+    int64_t now = (int64_t)uv_hrtime();
     if (!ws->first_ns)
         ws->first_ns = now;
     int64_t wait = ws->debounce_ns;
@@ -574,7 +592,7 @@ static void arm(WSvc *ws)
 }
 
 /* Whether a changed path counts: not tend's own logs, not ignored. */
-static bool counts(const MgrWatch *w, const WTree *t, const char *p, bool is_dir)
+static bool counts(const Reloader *w, const WTree *t, const char *p, bool is_dir)
 {
     if (!p)
         return false;
@@ -585,15 +603,15 @@ static bool counts(const MgrWatch *w, const WTree *t, const char *p, bool is_dir
 
 static void on_change(void *ud, int tree, const WatchChange *c)
 {
-    MgrWatch *w = ud;
+    Reloader *w = ud;
     Manager *m = w->m;
-    if (m->shutting_down || w->stopped)
+    if (manager_stopping(m) || w->stopped)
         return;
     WTree *t = tree_by_id(w, tree);
     if (!t)
         return;
     if (c->kind == WCH_RESCAN) {
-        mgr_say(m, NULL, "file events overflowed; rescanned %s's tree %s", t->ws->v->def->name, t->show);
+        manager_say(m, MANAGER_NONE, "file events overflowed; rescanned %s's tree %s", t->ws->def->name, t->show);
         t->rescan = true;
         t->hit = true;
         t->ws->overflowed = true;
@@ -623,21 +641,20 @@ static void on_change(void *ud, int tree, const WatchChange *c)
 
 /* ---- setup ---- */
 
-static bool named(const Manager *m, const Service *s)
+static bool named(const Reloader *w, const Service *s)
 {
-    if (!m->o.services || m->o.services->n == 0)
+    if (w->named.n == 0)
         return true;
-    return strvec_contains(m->o.services, s->name);
+    return strvec_contains(&w->named, s->name);
 }
 
-static WTree *add_tree(MgrWatch *w, WSvc *ws, const char *root_in, int rule, WatchAction action, int sig)
+static WTree *add_tree(Reloader *w, WSvc *ws, const char *root_in, int rule, WatchAction action, int sig)
 {
-    Manager *m = w->m;
-    const Service *s = ws->v->def;
-    _cleanup_free_ char *abs = path_absolute(m->p->workdir, root_in);
+    const Service *s = ws->def;
+    _cleanup_free_ char *abs = path_absolute(w->p->workdir, root_in);
     struct stat st;
     if (stat(abs, &st) < 0) {
-        mgr_say(m, ws->v, "watch: %s: %s; not watched", abs, strerror(errno));
+        manager_say(w->m, ws->i, "watch: %s: %s; not watched", abs, strerror(errno));
         return NULL;
     }
     WTree *t = xcalloc(1, sizeof(*t));
@@ -648,7 +665,7 @@ static WTree *add_tree(MgrWatch *w, WSvc *ws, const char *root_in, int rule, Wat
     t->signal = sig;
     bool is_file = !S_ISDIR(st.st_mode);
     t->root = is_file ? path_dirname(abs) : xstrdup(abs);
-    t->show = show_path(m, abs);
+    t->show = show_path(w, abs);
     t->ig = ignore_new(t->root, true);
     ignore_load_gitignores(t->ig);
     if (is_file) {
@@ -702,10 +719,10 @@ static bool covered(const WSvc *ws, const char *root)
     return false;
 }
 
-static void plan_service(MgrWatch *w, WSvc *ws)
+static void plan_service(Reloader *w, WSvc *ws)
 {
-    Manager *m = w->m;
-    const Service *s = ws->v->def;
+    const Project *p = w->p;
+    const Service *s = ws->def;
     for (size_t i = 0; i < s->n_watch; i++) {
         const WatchRule *r = &s->watch[i];
         if (!r->path)
@@ -720,29 +737,37 @@ static void plan_service(MgrWatch *w, WSvc *ws)
             const Mount *mt = &s->mounts[i];
             if (mt->type != VOLUME_BIND || !mt->source)
                 continue;
-            _cleanup_free_ char *src = path_absolute(m->p->workdir, mt->source);
-            if (!rel_to(m->p->workdir, src) || covered(ws, src))
+            _cleanup_free_ char *src = path_absolute(p->workdir, mt->source);
+            if (!rel_to(p->workdir, src) || covered(ws, src))
                 continue; /* only the project's own folders */
             add_tree(w, ws, src, -1, da, s->watch_opts.signal);
         }
     } else if (s->watch_opts.enabled && s->n_watch == 0) {
         /* A host service runs in place: its working folder is its "mount". */
-        _cleanup_free_ char *wd = s->working_dir ? path_absolute(m->p->workdir, s->working_dir)
-                                                 : xstrdup(m->p->workdir);
+        _cleanup_free_ char *wd = s->working_dir ? path_absolute(p->workdir, s->working_dir)
+                                                 : xstrdup(p->workdir);
         add_tree(w, ws, wd, -1, da, s->watch_opts.signal);
     }
 }
 
-static void on_handle_closed(uv_handle_t *h)
+/* The last close frees the reloader, once the manager let go of it. */
+static void reloader_maybe_free(Reloader *w)
 {
-    MgrWatch *w = ((WSvc *)h->data)->w;
-    if (--w->closing == 0 && w->stopped && !w->m) {
-        free(w->svcs);
-        free(w);
-    }
+    if (w->closing > 0 || !w->stopped || w->m)
+        return;
+    strvec_free(&w->named);
+    free(w->svcs);
+    free(w);
 }
 
-static void watch_off(MgrWatch *w)
+static void on_handle_closed(uv_handle_t *h)
+{
+    Reloader *w = ((WSvc *)h->data)->w;
+    w->closing--;
+    reloader_maybe_free(w);
+}
+
+static void watch_off(Reloader *w)
 {
     watcher_free(w->watcher);
     w->watcher = NULL;
@@ -758,39 +783,36 @@ static void watch_off(MgrWatch *w)
     }
 }
 
-void mgr_watch_start(Manager *m)
+/* The services have begun starting: plan every tree, check the inotify
+ * limit before placing a watch, then watch. */
+static void on_start(void *data)
 {
-    if (m->watch)
-        return;
-    bool any = m->o.watch;
-    for (size_t i = 0; i < m->n && !any; i++)
-        if (m->svcs[i].selected && m->svcs[i].def->watch_opts.enabled)
-            any = true;
-    if (!any)
-        return;
-    MgrWatch *w = xcalloc(1, sizeof(*w));
-    w->m = m;
-    m->watch = w;
-    if (m->state_dir)
-        w->state_base = path_dirname(m->state_dir);
-    w->svcs = xcalloc(m->n ? m->n : 1, sizeof(WSvc));
-    for (size_t i = 0; i < m->n; i++) {
-        Svc *v = &m->svcs[i];
-        const Service *s = v->def;
-        if (!v->selected || !((m->o.watch && named(m, s)) || s->watch_opts.enabled))
+    Reloader *w = data;
+    Manager *m = w->m;
+    size_t n = manager_size(m);
+    _cleanup_free_ char *state_dir = project_state_dir(w->p);
+    w->state_base = path_dirname(state_dir);
+    w->svcs = xcalloc(n ? n : 1, sizeof(WSvc));
+    for (size_t i = 0; i < n; i++) {
+        ManagerView v;
+        manager_view(m, i, &v);
+        const Service *s = v.def;
+        if (!v.selected || !((w->watch && named(w, s)) || s->watch_opts.enabled))
             continue;
         WSvc *ws = &w->svcs[w->n_svcs++];
         ws->w = w;
-        ws->v = v;
+        ws->i = i;
+        ws->def = s;
         ws->debounce_ns = s->watch_opts.debounce > 0 ? s->watch_opts.debounce : 0;
-        uv_timer_init(m->loop, &ws->debounce);
+        uv_timer_init(manager_loop(m), &ws->debounce);
         ws->debounce.data = ws;
         plan_service(w, ws);
     }
     if (w->n_trees == 0) {
-        if (m->o.watch)
-            mgr_say(m, NULL, "nothing to watch: no selected service has develop.watch or x-tend watch rules, "
-                             "or bind-mounts a folder of the project");
+        if (w->watch)
+            manager_say(m, MANAGER_NONE,
+                        "nothing to watch: no selected service has develop.watch or x-tend watch rules, "
+                        "or bind-mounts a folder of the project");
         return;
     }
     /* The limit, before placing any watch. */
@@ -799,26 +821,27 @@ void mgr_watch_start(Manager *m)
         needed += watch_count_dirs(w->trees[i]->root, w->trees[i]->ig);
     char *advice = watch_limit_advice(needed);
     if (advice) {
-        mgr_say(m, NULL, "%s; running without watching", advice);
+        manager_say(m, MANAGER_NONE, "%s; running without watching", advice);
         free(advice);
         watch_off(w);
         return;
     }
-    w->watcher = watcher_new(m->loop, on_change, w);
+    w->watcher = watcher_new(manager_loop(m), on_change, w);
     for (size_t i = 0; i < w->n_trees; i++) {
         WTree *t = w->trees[i];
         char *err = NULL;
         int r = watcher_add_tree(w->watcher, t->root, t->ig, &err);
         if (r == -ENOSPC) {
             char *adv = watch_limit_advice(needed + watcher_watch_count(w->watcher));
-            mgr_say(m, NULL, "%s; running without watching", adv ? adv : (err ? err : "inotify watch limit reached"));
+            manager_say(m, MANAGER_NONE, "%s; running without watching",
+                        adv ? adv : (err ? err : "inotify watch limit reached"));
             free(adv);
             free(err);
             watch_off(w);
             return;
         }
         if (r < 0) {
-            mgr_say(m, t->ws->v, "cannot watch %s: %s", t->show, err ? err : strerror(-r));
+            manager_say(m, t->ws->i, "cannot watch %s: %s", t->show, err ? err : strerror(-r));
             free(err);
             continue;
         }
@@ -835,45 +858,46 @@ void mgr_watch_start(Manager *m)
             strbuf_printf(&b, "%s%s (%s)", b.len ? ", " : "", t->show, watch_action_to_string(t->action));
         }
         if (b.len)
-            mgr_say(m, ws->v, "watching %s", b.data);
+            manager_say(m, ws->i, "watching %s", b.data);
         strbuf_free(&b);
     }
-    if (m->debug)
-        mgr_say(m, NULL, "debug: %zu folders watched", watcher_watch_count(w->watcher));
+    if (manager_debug(m))
+        manager_say(m, MANAGER_NONE, "debug: %zu folders watched", watcher_watch_count(w->watcher));
 }
 
-void mgr_watch_state(Manager *m, Svc *v, ServiceState from, ServiceState to, const char *reason)
+/* A reload ends when its service is ready again, or did not come back. */
+static void on_state(void *data, size_t i, ServiceState from, ServiceState to, const char *reason)
 {
     (void)from;
-    MgrWatch *w = m->watch;
-    if (!w || w->stopped || m->shutting_down)
+    Reloader *w = data;
+    if (w->stopped || manager_stopping(w->m))
         return;
     WSvc *ws = NULL;
-    for (size_t i = 0; i < w->n_svcs; i++)
-        if (w->svcs[i].v == v)
-            ws = &w->svcs[i];
+    for (size_t k = 0; k < w->n_svcs; k++)
+        if (w->svcs[k].i == i)
+            ws = &w->svcs[k];
     if (!ws || ws->busy)
         return;
     switch (to) {
     case SS_READY:
-        if (v->reload_ns)
+        if (ws->reload_ns)
             reload_done(ws, NULL);
-        else if (v->reload_queued && !uv_is_active((uv_handle_t *)&ws->debounce)) {
-            v->reload_queued = false;
+        else if (ws->reload_queued && !uv_is_active((uv_handle_t *)&ws->debounce)) {
+            ws->reload_queued = false;
             fire(ws);
         }
         break;
     case SS_FAILED:
     case SS_BACKOFF:
     case SS_EXITED: {
-        if (!v->reload_ns && !v->reload_queued)
+        if (!ws->reload_ns && !ws->reload_queued)
             break;
         _cleanup_free_ char *how = xasprintf("it %s: %s", to == SS_FAILED ? "failed" : "exited",
                                              reason ? reason : "no reason given");
-        if (v->reload_ns)
+        if (ws->reload_ns)
             reload_done(ws, how);
         else if (!uv_is_active((uv_handle_t *)&ws->debounce)) {
-            v->reload_queued = false;
+            ws->reload_queued = false;
             fire(ws);
         }
         break;
@@ -883,10 +907,10 @@ void mgr_watch_state(Manager *m, Svc *v, ServiceState from, ServiceState to, con
     }
 }
 
-void mgr_watch_stop(Manager *m)
+static void on_stop(void *data)
 {
-    MgrWatch *w = m->watch;
-    if (!w || w->stopped)
+    Reloader *w = data;
+    if (w->stopped)
         return;
     w->stopped = true;
     for (size_t i = 0; i < w->n_svcs; i++) {
@@ -900,23 +924,50 @@ void mgr_watch_stop(Manager *m)
         ws->first_show = NULL;
         free(ws->first_from);
         ws->first_from = NULL;
+        free(ws->reload_what);
+        ws->reload_what = NULL;
         w->closing++;
         uv_close((uv_handle_t *)&ws->debounce, on_handle_closed);
     }
     watch_off(w);
 }
 
-void mgr_watch_free(Manager *m)
+static void on_free(void *data)
 {
-    MgrWatch *w = m->watch;
-    if (!w)
-        return;
-    mgr_watch_stop(m);
+    Reloader *w = data;
+    on_stop(w);
     free(w->state_base);
+    w->state_base = NULL;
     w->m = NULL;
-    m->watch = NULL;
-    if (w->closing == 0) {
-        free(w->svcs);
+    reloader_maybe_free(w);
+}
+
+int reload_attach(Manager *m, const ReloadOptions *o)
+{
+    static const ManagerObserver ob = {
+        .start = on_start,
+        .state = on_state,
+        .stop = on_stop,
+        .free = on_free,
+    };
+    const Project *p = manager_project(m);
+    bool any = o->watch;
+    for (size_t i = 0; i < p->n_services && !any; i++)
+        if (p->services[i]->watch_opts.enabled)
+            any = true;
+    if (!any)
+        return 0;
+    Reloader *w = xcalloc(1, sizeof *w);
+    w->m = m;
+    w->p = p;
+    w->watch = o->watch;
+    if (o->named)
+        for (size_t i = 0; i < o->named->n; i++)
+            strvec_push(&w->named, o->named->v[i]);
+    int r = manager_observe(m, &ob, w);
+    if (r < 0) {
+        strvec_free(&w->named);
         free(w);
     }
+    return r;
 }

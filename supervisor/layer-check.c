@@ -1,0 +1,7 @@
+/* layer-check: an empty program that meson links with one layer and the
+ * layers below it (supervisor/meson.build), so that the linker refuses a
+ * call from a layer to one above it. It is never run. */
+int main(void)
+{
+    return 0;
+}
