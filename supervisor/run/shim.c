@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,8 @@
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 /* Also defined in host.c; the two must agree. */
 #define SHIM_KILL_SIGNAL (SIGRTMIN + 2)
@@ -86,22 +89,29 @@ static int shim_status_code(int status)
     return 1;
 }
 
-/* In the forked child: join a fresh group, undo the shim's signal setup
- * and become the command. 127 (not found) and 126 (cannot execute) as a
- * shell would; host.c checks the command up front, so these are rare. */
-static _Noreturn void shim_exec_child(char **argv)
+/* Starts the command in a fresh group led by itself, with every signal
+ * at its default and none blocked (the shim blocks them all). posix_spawn
+ * (vfork-like: nothing of the shim is copied) reports an exec that failed;
+ * then the shim says so and exits 127 (not found) or 126 (cannot execute)
+ * as a shell would. host.c checks the command up front, so this is rare. */
+static pid_t shim_spawn_child(char **argv)
 {
-    (void)setpgid(0, 0);
-    for (int sig = 1; sig < NSIG; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP)
-            (void)signal(sig, SIG_DFL);
-    sigset_t none;
+    posix_spawnattr_t at;
+    posix_spawnattr_init(&at);
+    sigset_t all, none;
+    sigfillset(&all);
     sigemptyset(&none);
-    (void)sigprocmask(SIG_SETMASK, &none, NULL);
-    execvp(argv[0], argv);
-    int e = errno;
-    dprintf(STDERR_FILENO, "cannot run \"%s\": %s\n", argv[0], strerror(e));
-    _exit(e == ENOENT ? 127 : 126);
+    posix_spawnattr_setsigdefault(&at, &all);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setpgroup(&at, 0);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
+    pid_t pid;
+    int e = posix_spawnp(&pid, argv[0], NULL, &at, argv, environ);
+    posix_spawnattr_destroy(&at);
+    if (e == 0)
+        return pid;
+    fprintf(stderr, "cannot run \"%s\": %s\n", argv[0], strerror(e));
+    exit(e == ENOENT ? 127 : 126);
 }
 
 /* SIGKILLs every process whose parent is the shim: with the subreaper bit,
@@ -143,7 +153,7 @@ static int shim_kill_children(pid_t self)
 
 typedef struct Shim {
     pid_t self;
-    pid_t child;       /* the command; 0 before the fork */
+    pid_t child;       /* the command; 0 before it starts */
     bool child_done;
     int child_status;  /* wait status, once child_done */
     bool group_gone;   /* kill(-child) found nobody: do not reuse the id */
@@ -242,16 +252,8 @@ int shim_main(int argc, char **argv)
 
     Shim sh = {.self = getpid()};
     fflush(NULL);
-    pid_t child = fork();
-    if (child < 0) {
-        fprintf(stderr, "cannot run \"%s\": fork: %s\n", argv[i], strerror(errno));
-        return 126;
-    }
-    if (child == 0)
-        shim_exec_child(argv + i);
-    sh.child = child;
-    /* Also from this side, so kill(-child) works before the child ran. */
-    (void)setpgid(child, child);
+    /* posix_spawn returns once the command runs, in its group already. */
+    sh.child = shim_spawn_child(argv + i);
 
     for (;;) {
         struct signalfd_siginfo si;
