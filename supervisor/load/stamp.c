@@ -2,6 +2,7 @@
  * folders it read are unchanged (see stamp.h). The file is plain text:
  *
  *   tend-stamp 1
+ *   env HASH                (of the environment)
  *   name NAME
  *   service NAME            (one per service)
  *   input MTIME SIZE INO PATH   (one per file or folder read)
@@ -44,6 +45,19 @@ static uint64_t stamp_fnv_vec(uint64_t h, const char *tag, const StrVec *v)
     return h;
 }
 
+/* The environment's hash: interpolation, COMPOSE_* and HOME may all
+ * change what loads. "_" is only the shell's last command. It is checked
+ * inside the stamp rather than named by the file, so that a folder keeps
+ * one stamp per set of options, however often the environment changes. */
+static uint64_t stamp_env_hash(const ConfigOptions *o)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (char **e = o->environ_ ? o->environ_ : environ; e && *e; e++)
+        if (!str_startswith(*e, "_="))
+            h = stamp_fnv(h, *e);
+    return h;
+}
+
 /* The stamp's file for o, or NULL when there is no folder to keep it in. */
 static char *stamp_path(const ConfigOptions *o)
 {
@@ -62,11 +76,6 @@ static char *stamp_path(const ConfigOptions *o)
     h = stamp_fnv_vec(h, "services", &o->services);
     h = stamp_fnv(h, o->no_interpolate ? "raw" : "interpolated");
     h = stamp_fnv(h, o->all_profiles ? "all" : "some");
-    /* The whole environment: interpolation, COMPOSE_* and HOME may all
-     * change what loads. "_" is only the shell's last command. */
-    for (char **e = o->environ_ ? o->environ_ : environ; e && *e; e++)
-        if (!str_startswith(*e, "_="))
-            h = stamp_fnv(h, *e);
 
     const char *rt = getenv("XDG_RUNTIME_DIR");
     const char *cache = getenv("XDG_CACHE_HOME");
@@ -113,7 +122,7 @@ void stamp_save(const ConfigOptions *o, const Project *p)
         return;
     StrBuf b;
     strbuf_init(&b, STAMP_MAX);
-    strbuf_printf(&b, "tend-stamp 1\nname %s\n", p->name);
+    strbuf_printf(&b, "tend-stamp 1\nenv %016" PRIx64 "\nname %s\n", stamp_env_hash(o), p->name);
     for (size_t i = 0; i < p->n_services; i++)
         strbuf_printf(&b, "service %s\n", p->services[i]->name);
     for (size_t i = 0; i < p->disabled.n; i++)
@@ -152,9 +161,13 @@ int stamp_lookup(const ConfigOptions *o, char **ret_name, StrVec *ret_services)
     StrVec services = {0};
     bool ok = str_startswith(data, "tend-stamp 1\n");
     char *save = NULL;
+    char env[32];
+    snprintf(env, sizeof env, "env %016" PRIx64, stamp_env_hash(o));
     for (char *line = ok ? strtok_r(data + 13, "\n", &save) : NULL; ok && line;
          line = strtok_r(NULL, "\n", &save)) {
-        if (str_startswith(line, "name ")) {
+        if (str_startswith(line, "env ")) {
+            ok = streq(line, env);
+        } else if (str_startswith(line, "name ")) {
             free(name);
             name = xstrdup(line + 5);
         } else if (str_startswith(line, "service ")) {

@@ -1,9 +1,9 @@
 /* stamp: what a load found, kept so that a command around a running stack
  * (`tend ps`) can skip loading when nothing it read has changed.
  *
- * A stamp is keyed by everything a load depends on besides the files: the
- * folder, the command line's -f/-p/--project-directory/--env-file/profile
- * options and the whole environment. It holds the project's name, its
+ * A stamp is kept for each folder and set of command-line options (-f, -p,
+ * --project-directory, --env-file, --profile), and holds a hash of the
+ * whole environment, which must match too. It holds the project's name, its
  * service names, and every file and folder the load read or looked in
  * (services files, includes, extends, .env files, the folders searched for
  * services files) with its modification time, size and inode. It is valid

@@ -14,6 +14,10 @@ T=$(mktemp -d /tmp/tend-up-XXXXXX) || exit 1
 chmod 755 "$T"
 # Service log files land in the temp folder, not in the user's home.
 export XDG_STATE_HOME="$T/state"
+# So do the stamps `tend ps` keeps when XDG_RUNTIME_DIR is not set; the
+# cache of scripts/compose-v5 stays where it is.
+export TEND_CACHE="${TEND_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tend}"
+export XDG_CACHE_HOME="$T/cache"
 export NO_COLOR=1
 unset TEND_DEBUG COMPOSE_FILE COMPOSE_PROFILES TEND_PROFILES COMPOSE_PROJECT_NAME
 

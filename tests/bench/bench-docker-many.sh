@@ -1,0 +1,162 @@
+#!/bin/bash
+# Many containers: a stack of 200 (tend/busybox `sleep 100000`, no
+# healthcheck, stop_signal SIGKILL), tend beside docker compose v5 on the
+# same engine, each on its own copy of the stack, four figures per run:
+#   cold up   from nothing to every container running: tend's launch to
+#             its {"event":"ready"} stamp; `docker compose up -d` to its exit
+#   warm up   the same again with every container running and unchanged
+#             (tend was killed with SIGKILL, which leaves them running)
+#   ps        `tend ps` through a running tend (`tend up -d` adopted the
+#             stack), and with no tend running (the engine's labels, as
+#             Compose reads them), against `docker compose ps`
+#   down      `tend down` (no tend running) against `docker compose down`:
+#             every container and the network removed
+# Runs alternate between the tools; medians. docker-compose v1 is left out
+# by default: it hangs creating a few hundred containers at once
+# (BENCH_V1=1 adds it). Goal: tend at least 3x faster on each.
+# Not a pass/fail test on time: it fails only when a program crashed.
+#   bench-docker-many.sh TEND
+#   BENCH_RUNS       runs of each (default 3)
+#   BENCH_SERVICES   containers (default 200)
+BENCH_NAME=docker-many
+. "$(dirname "$0")/bench-up-lib.sh" "$@"
+
+runs=${BENCH_RUNS:-3}
+n=${BENCH_SERVICES:-200}
+PT=tbmany$$t
+P5=tbmany$$v
+P1=tbmany$$c
+
+command -v docker >/dev/null || bench_skip "docker not installed"
+docker info >/dev/null 2>&1 || bench_skip "the Docker engine does not answer"
+[ -n "$COMPOSE5" ] || bench_skip "docker compose v5 not built (scripts/compose-v5)"
+if ! docker image inspect tend/busybox:latest >/dev/null 2>&1; then
+    "$(dirname "$0")/../../scripts/make-images" >"$T/make-images.log" 2>&1 ||
+        bench_skip "no image tend/busybox and scripts/make-images failed: $(tail -n 1 "$T/make-images.log")"
+fi
+[ "${BENCH_V1:-}" = 1 ] || COMPOSE1=
+
+project_cleanup() {
+    local ids
+    ids=$(docker ps -aq --filter "label=com.docker.compose.project=$1" 2>/dev/null)
+    # shellcheck disable=SC2086
+    [ -n "$ids" ] && docker rm -f -v $ids >/dev/null 2>&1
+    ids=$(docker network ls -q --filter "label=com.docker.compose.project=$1" 2>/dev/null)
+    # shellcheck disable=SC2086
+    [ -n "$ids" ] && docker network rm $ids >/dev/null 2>&1
+}
+on_exit() {
+    [ -n "$TEND_PID" ] && kill -KILL "$TEND_PID" 2>/dev/null
+    for p in "$PT" "$P5" "$P1"; do project_cleanup "$p"; done
+    bench_cleanup
+}
+trap on_exit EXIT
+
+{
+    echo "services:"
+    for ((i = 1; i <= n; i++)); do
+        printf '  svc%03d:\n    image: tend/busybox\n    command: ["sleep", "100000"]\n    stop_signal: SIGKILL\n' "$i"
+    done
+} >"$T/many.yaml"
+ln -s many.yaml "$T/$PT.yaml"
+
+tend_kill() {
+    [ -n "$TEND_PID" ] || return 0
+    kill -KILL "$TEND_PID" 2>/dev/null
+    wait "$TEND_PID" 2>/dev/null
+    note_status tend "$?" 137
+    TEND_PID=
+}
+
+# running PROJECT: how many of its containers run.
+running() { docker ps -q --filter "label=com.docker.compose.project=$1" | wc -l; }
+
+# ms CMD...: runs CMD, prints its wall time in ms (nothing when it failed).
+ms() {
+    local t0 t1 rc
+    t0=$(now_us)
+    "$@" >"$T/cmd.out" 2>&1
+    rc=$?
+    t1=$(now_us)
+    note_status "$1" "$rc"
+    if ((rc != 0)); then
+        echo "$BENCH_NAME: $* failed (status $rc): $(tail -n 2 "$T/cmd.out")" >&2
+        return 1
+    fi
+    echo $(((t1 - t0) / 1000))
+}
+
+# tend_up FILE: one `tend up`, its time to ready appended to FILE.
+tend_up() {
+    tend_launch "$PT" up --json
+    if wait_line "$T/$PT.out" '"event":"ready"' 600; then
+        echo $((($(iso_us "$(json_time "$LINE")") - T0_US) / 1000)) >>"$1"
+    else
+        tend_failed "tend did not get $n containers ready within 600 s"
+    fi
+    tend_kill
+}
+
+run_tend() {
+    tend_up "$T/tend.cold"
+    local r
+    r=$(running "$PT")
+    ((r == n)) || echo "$BENCH_NAME: after tend's cold up $r of $n containers run" >&2
+    tend_up "$T/tend.warm"
+    ms "$TEND" -p "$PT" -f "$T/many.yaml" ps >>"$T/tend.ps"
+    # A tend in the background adopts the stack; ps asks it.
+    if "$TEND" -p "$PT" -f "$T/many.yaml" up -d --wait >"$T/upd.out" 2>&1; then
+        ms "$TEND" -p "$PT" -f "$T/many.yaml" ps >/dev/null # writes the stamp
+        ms "$TEND" -p "$PT" -f "$T/many.yaml" ps >>"$T/tend.psd"
+        # Ends the background tend; the containers keep running.
+        kill -KILL "$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' "$T/upd.out" | head -n 1)" 2>/dev/null
+    else
+        echo "$BENCH_NAME: tend up -d --wait failed: $(tail -n 2 "$T/upd.out")" >&2
+    fi
+    ms "$TEND" -p "$PT" -f "$T/many.yaml" down >>"$T/tend.down"
+    r=$(running "$PT")
+    ((r == 0)) || echo "$BENCH_NAME: after tend down $r containers still run" >&2
+    project_cleanup "$PT"
+}
+
+# run_peer TAG TOOL PROJECT
+run_peer() {
+    local tag=$1 tool=$2 p=$3
+    ms "$tool" -p "$p" -f "$T/many.yaml" up -d >>"$T/$tag.cold"
+    ms "$tool" -p "$p" -f "$T/many.yaml" up -d >>"$T/$tag.warm"
+    ms "$tool" -p "$p" -f "$T/many.yaml" ps >>"$T/$tag.ps"
+    ms "$tool" -p "$p" -f "$T/many.yaml" down >>"$T/$tag.down"
+    project_cleanup "$p"
+}
+
+for ((k = 0; k < runs; k++)); do
+    run_tend
+    run_peer v5 "$COMPOSE5" "$P5"
+    [ -n "$COMPOSE1" ] && run_peer v1 "$COMPOSE1" "$P1"
+done
+
+m() { [ -s "$1" ] && median <"$1"; }
+for fig in cold warm psd ps down; do
+    tm=$(m "$T/tend.$fig")
+    m5=$(m "$T/v5.$fig")
+    m1=$(m "$T/v1.$fig")
+    case $fig in
+    cold) what="cold up" ;;
+    warm) what="warm up (nothing changed)" ;;
+    psd) what="ps (through a running tend)"
+        m5=$(m "$T/v5.ps")
+        m1=$(m "$T/v1.ps") ;;
+    ps) what="ps (no tend running)" ;;
+    down) what="down" ;;
+    esac
+    goal=""
+    [ -n "$m5" ] && goal=$(LC_ALL=C awk -v b="$m5" 'BEGIN { printf "%.0f", b / 3 }')
+    echo "$BENCH_NAME $n containers, $what (median of $runs): tend ${tm:-failed} ms," \
+        "docker compose v5 ${m5:-failed} ms ($(ratio "$tm" "$m5")x)${m1:+, docker-compose v1 $m1 ms}" \
+        "; goal tend <= v5 / 3${goal:+ = $goal ms}"
+    # warm: also under 300 ms, whichever is less
+    [ "$fig" = warm ] && goal=$(LC_ALL=C awk -v g="${goal:-300}" 'BEGIN { print (g < 300 ? g : 300) }')
+    result "$what, $n containers" "$tm" "$m5" "$m1" "<= ${goal:-?} ms"
+done
+load_note
+exit $crashed
