@@ -154,6 +154,9 @@ struct Reloader {
     WTree **trees; /* all of them, for the lookup by id */
     size_t n_trees;
     char *state_base; /* $XDG_STATE_HOME/tend: never a reason to reload */
+    size_t walking;   /* trees whose first walk has not ended */
+    size_t needed;    /* folders in the trees walked so far */
+    bool full;        /* a walk reached the inotify watch limit */
     int closing;      /* uv handles still closing */
     bool stopped;
 };
@@ -667,7 +670,8 @@ static WTree *add_tree(Reloader *w, WSvc *ws, const char *root_in, int rule, Wat
     t->root = is_file ? path_dirname(abs) : xstrdup(abs);
     t->show = show_path(w, abs);
     t->ig = ignore_new(t->root, true);
-    ignore_load_gitignores(t->ig);
+    /* The tree's own .gitignore files are read by the watcher's walk. */
+    ignore_load_parent_gitignores(t->ig);
     if (is_file) {
         _cleanup_free_ char *inc = xasprintf("/%s", path_basename(abs));
         ignore_add_include(t->ig, inc);
@@ -783,8 +787,9 @@ static void watch_off(Reloader *w)
     }
 }
 
-/* The services have begun starting: plan every tree, check the inotify
- * limit before placing a watch, then watch. */
+static void on_tree_ready(void *ud, int tree, int status, size_t folders, const char *err);
+
+/* The services have begun starting: plan every tree, then watch them. */
 static void on_start(void *data)
 {
     Reloader *w = data;
@@ -815,37 +820,25 @@ static void on_start(void *data)
                         "or bind-mounts a folder of the project");
         return;
     }
-    /* The limit, before placing any watch. */
-    size_t needed = 0;
-    for (size_t i = 0; i < w->n_trees; i++)
-        needed += watch_count_dirs(w->trees[i]->root, w->trees[i]->ig);
-    char *advice = watch_limit_advice(needed);
-    if (advice) {
-        manager_say(m, MANAGER_NONE, "%s; running without watching", advice);
-        free(advice);
+    /* Watched off the loop, each tree in one walk that also reads its
+     * .gitignore files; on_tree_ready says how it went. */
+    w->watcher = watcher_new(manager_loop(m), on_change, w);
+    w->walking = w->n_trees;
+    for (size_t i = 0; i < w->n_trees && w->watcher; i++)
+        watcher_add_tree_async(w->watcher, w->trees[i]->root, w->trees[i]->ig, on_tree_ready, w->trees[i]);
+}
+
+/* Every tree's first walk has ended: the limit, or what is watched. */
+static void on_walks_done(Reloader *w)
+{
+    Manager *m = w->m;
+    if (w->full) {
+        char *adv = watch_limit_advice(w->needed);
+        manager_say(m, MANAGER_NONE, "%s; running without watching",
+                    adv ? adv : "inotify watch limit too low; raise fs.inotify.max_user_watches");
+        free(adv);
         watch_off(w);
         return;
-    }
-    w->watcher = watcher_new(manager_loop(m), on_change, w);
-    for (size_t i = 0; i < w->n_trees; i++) {
-        WTree *t = w->trees[i];
-        char *err = NULL;
-        int r = watcher_add_tree(w->watcher, t->root, t->ig, &err);
-        if (r == -ENOSPC) {
-            char *adv = watch_limit_advice(needed + watcher_watch_count(w->watcher));
-            manager_say(m, MANAGER_NONE, "%s; running without watching",
-                        adv ? adv : (err ? err : "inotify watch limit reached"));
-            free(adv);
-            free(err);
-            watch_off(w);
-            return;
-        }
-        if (r < 0) {
-            manager_say(m, t->ws->i, "cannot watch %s: %s", t->show, err ? err : strerror(-r));
-            free(err);
-            continue;
-        }
-        t->id = r;
     }
     for (size_t i = 0; i < w->n_svcs; i++) {
         WSvc *ws = &w->svcs[i];
@@ -863,6 +856,22 @@ static void on_start(void *data)
     }
     if (manager_debug(m))
         manager_say(m, MANAGER_NONE, "debug: %zu folders watched", watcher_watch_count(w->watcher));
+}
+
+/* A tree's first walk ended (on the loop). */
+static void on_tree_ready(void *ud, int tree, int status, size_t folders, const char *err)
+{
+    WTree *t = ud;
+    Reloader *w = t->ws->w;
+    w->needed += folders;
+    if (status == -ENOSPC)
+        w->full = true;
+    else if (status < 0)
+        manager_say(w->m, t->ws->i, "cannot watch %s: %s", t->show, err ? err : strerror(-status));
+    else
+        t->id = tree;
+    if (--w->walking == 0)
+        on_walks_done(w);
 }
 
 /* A reload ends when its service is ready again, or did not come back. */
