@@ -196,6 +196,8 @@ void build_drop(Builder *b, const Service *s, const Node *at, const char *fmt, .
 
 /* ---- ports ---- */
 
+static bool image_is(const Service *s, const char *const *names);
+
 static void port_add(PortList *l, int port, const char *proto)
 {
     if (port <= 0 || port > 65535)
@@ -329,6 +331,11 @@ static void collect_ports(Builder *b, const Service *s, PortList *l)
     }
     port_add(l, build_probe_port(s), "TCP");
     ports_from_env(b, s, l);
+    /* A database image says its port when nothing else does. */
+    static const char *const mysql[] = {"mysql", "mariadb", NULL}, *const mongo[] = {"mongo", NULL};
+    if (l->n == 0)
+        port_add(l, build_is_postgres(s) ? 5432 : build_is_redis(s) ? 6379 : image_is(s, mysql) ? 3306
+                    : image_is(s, mongo) ? 27017 : 0, "TCP");
     qsort(l->v, l->n, sizeof(l->v[0]), port_cmp);
 }
 
@@ -695,6 +702,24 @@ static void warn_networks(Builder *b)
     }
 }
 
+/* A dependency others reach over the network needs a port for its
+ * Service; say so where the dependency is written when none is known. */
+static void warn_portless(Builder *b)
+{
+    const Project *p = b->p;
+    for (size_t i = 0; i < p->n_services; i++) {
+        const Service *s = p->services[i];
+        for (size_t d = 0; b->info[i].exported && d < s->n_deps; d++) {
+            const SvcInfo *t = &b->info[s->deps[d].index];
+            if (t->exported && t->kind != W_JOB && t->ports.n == 0)
+                diag_warning(b->d, &s->deps[d].loc,
+                             "services.%s.depends_on.%s: no port of %s is known (write expose: [PORT] under it), "
+                             "so it gets no Service and %s waits for its pods to be ready",
+                             s->name, s->deps[d].service, s->deps[d].service, s->name);
+        }
+    }
+}
+
 int kube_build(const Project *p, const KubeBuildOptions *o, KubeSet **ret, Diag *d)
 {
     size_t errors0 = d->errors;
@@ -715,6 +740,7 @@ int kube_build(const Project *p, const KubeBuildOptions *o, KubeSet **ret, Diag 
     if (b.need_wait_account)
         add_wait_account(&b);
     warn_networks(&b);
+    warn_portless(&b);
     free(b.info);
     if (d->errors > errors0) {
         kubeset_free(b.k);
