@@ -6,7 +6,7 @@
  * context. depends_on turns into init containers: a TCP wait on the
  * dependency's Service (which has endpoints only once it is ready), a
  * `kubectl wait` for a Job to complete or for pods to be ready. */
-#include "kube/build.h"
+#include "kube/workload.h"
 
 #include "load/dotenv.h"
 #include "load/parse.h"

@@ -1,5 +1,6 @@
-/* build: the state shared by build.c (the objects of a project) and
- * workload.c (pods, containers, probes, seeds). Internal to kube/. */
+/* facts: the state of one export shared by build.c (the objects of a
+ * project) and workload.c (pods, containers, probes, seeds), and what they
+ * both ask of a service (facts.c). Internal to kube/. */
 #pragma once
 
 #include "kube/kset.h"
@@ -52,7 +53,7 @@ typedef struct UrlParts {
     const char *path;           /* points into the URL */
 } UrlParts;
 
-/* build.c */
+/* facts.c */
 const char *build_rel(Builder *b, const char *file);
 const char *build_from(Builder *b, const Loc *loc);
 bool build_volume_alone(Builder *b, const Service *s, const char *vol);
@@ -65,10 +66,5 @@ bool build_is_redis(const Service *s);
 const Volume *build_volume(const Project *p, const char *key);
 Node *build_labels(Builder *b, const char *name);
 Node *build_selector(Builder *b, const char *name);
-void build_public(Builder *b, size_t i, const char *from);
-
-/* workload.c */
-Node *build_pod(Builder *b, size_t i, Node *labels, Node *annotations);
-void build_job_spec(Builder *b, const Service *s, Node *spec);
-void build_seed_job(Builder *b, size_t i);
-Node *build_claim_spec(Builder *b, const char *storage);
+bool build_image_is(const Service *s, const char *const *names);
+bool build_label_valid(const char *key, const char *val);
