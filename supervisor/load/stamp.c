@@ -72,6 +72,8 @@ static char *stamp_path(const ConfigOptions *o)
     h = stamp_fnv(h, o->project_name ? o->project_name : "");
     h = stamp_fnv(h, o->project_dir ? o->project_dir : "");
     h = stamp_fnv_vec(h, "--env-file", &o->env_files);
+    h = stamp_fnv(h, o->env_name ? o->env_name : "");
+    h = stamp_fnv(h, o->base_only ? "base" : "env");
     h = stamp_fnv_vec(h, "--profile", &o->profiles);
     h = stamp_fnv_vec(h, "services", &o->services);
     h = stamp_fnv(h, o->no_interpolate ? "raw" : "interpolated");

@@ -2,7 +2,7 @@
  * (`tend ps`) can skip loading when nothing it read has changed.
  *
  * A stamp is kept for each folder and set of command-line options (-f, -p,
- * --project-directory, --env-file, --profile), and holds a hash of the
+ * --project-directory, --env-file, --env, --profile), and holds a hash of the
  * whole environment, which must match too. It holds the project's name, its
  * service names, and every file and folder the load read or looked in
  * (services files, includes, extends, .env files, the folders searched for
