@@ -11,7 +11,9 @@
 #             Compose reads them), against `docker compose ps`
 #   down      `tend down` (no tend running) against `docker compose down`:
 #             every container and the network removed
-# Runs alternate between the tools; medians. docker-compose v1 is left out
+# Beside each cold up and down, the engine's own span from its events (the
+# first create to the last start; the first kill to the last destroy): the
+# floor no client can go below. Runs alternate between the tools; medians. docker-compose v1 is left out
 # by default: it hangs creating a few hundred containers at once
 # (BENCH_V1=1 adds it). Goal: tend at least 3x faster on each.
 # Not a pass/fail test on time: it fails only when a program crashed.
@@ -86,6 +88,39 @@ ms() {
     echo $(((t1 - t0) / 1000))
 }
 
+# span PROJECT SINCE_US FIRST LAST: ms from the engine's first FIRST event
+# to its last LAST event for the project's containers since SINCE_US.
+span() {
+    docker events --since "$(printf '%d.%06d' $(($2 / 1000000)) $(($2 % 1000000)))" \
+        --until "$(date +%s.%N)" --filter "label=com.docker.compose.project=$1" \
+        --filter type=container --format '{{.TimeNano}} {{.Action}}' 2>/dev/null |
+        LC_ALL=C awk -v f="$3" -v l="$4" '$2 == f && (a == "" || $1 < a) { a = $1 }
+            $2 == l && $1 > b { b = $1 } END { if (a != "" && b != "") printf "%.0f\n", (b - a) / 1e6 }'
+}
+
+# engine_list PROJECT: ms the engine takes to answer the list of the
+# project's containers (one request on an open connection, from Python):
+# the floor of any `ps` that asks the engine.
+engine_list() {
+    "$PY" - "$1" <<'PY'
+import http.client, json, os, socket, sys, time, urllib.parse
+host = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+class Conn(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX)
+        self.sock.connect(host[len("unix://"):])
+f = urllib.parse.quote(json.dumps({"label": ["com.docker.compose.project=" + sys.argv[1]]}))
+c = Conn("localhost")
+ts = []
+for _ in range(5):
+    t0 = time.perf_counter()
+    c.request("GET", "/containers/json?all=1&filters=" + f)
+    c.getresponse().read()
+    ts.append((time.perf_counter() - t0) * 1000)
+print("%.1f" % sorted(ts)[2])
+PY
+}
+
 # tend_up FILE: one `tend up`, its time to ready appended to FILE.
 tend_up() {
     tend_launch "$PT" up --json
@@ -98,12 +133,16 @@ tend_up() {
 }
 
 run_tend() {
+    local t0
+    t0=$(now_us)
     tend_up "$T/tend.cold"
+    span "$PT" "$t0" create start >>"$T/tend.cold.engine"
     local r
     r=$(running "$PT")
     ((r == n)) || echo "$BENCH_NAME: after tend's cold up $r of $n containers run" >&2
     tend_up "$T/tend.warm"
     ms "$TEND" -p "$PT" -f "$T/many.yaml" ps >>"$T/tend.ps"
+    engine_list "$PT" >>"$T/engine.list"
     # A tend in the background adopts the stack; ps asks it.
     if "$TEND" -p "$PT" -f "$T/many.yaml" up -d --wait >"$T/upd.out" 2>&1; then
         ms "$TEND" -p "$PT" -f "$T/many.yaml" ps >/dev/null # writes the stamp
@@ -113,7 +152,9 @@ run_tend() {
     else
         echo "$BENCH_NAME: tend up -d --wait failed: $(tail -n 2 "$T/upd.out")" >&2
     fi
+    t0=$(now_us)
     ms "$TEND" -p "$PT" -f "$T/many.yaml" down >>"$T/tend.down"
+    span "$PT" "$t0" kill destroy >>"$T/tend.down.engine"
     r=$(running "$PT")
     ((r == 0)) || echo "$BENCH_NAME: after tend down $r containers still run" >&2
     project_cleanup "$PT"
@@ -121,11 +162,15 @@ run_tend() {
 
 # run_peer TAG TOOL PROJECT
 run_peer() {
-    local tag=$1 tool=$2 p=$3
+    local tag=$1 tool=$2 p=$3 t0
+    t0=$(now_us)
     ms "$tool" -p "$p" -f "$T/many.yaml" up -d >>"$T/$tag.cold"
+    span "$p" "$t0" create start >>"$T/$tag.cold.engine"
     ms "$tool" -p "$p" -f "$T/many.yaml" up -d >>"$T/$tag.warm"
     ms "$tool" -p "$p" -f "$T/many.yaml" ps >>"$T/$tag.ps"
+    t0=$(now_us)
     ms "$tool" -p "$p" -f "$T/many.yaml" down >>"$T/$tag.down"
+    span "$p" "$t0" kill destroy >>"$T/$tag.down.engine"
     project_cleanup "$p"
 }
 
@@ -154,9 +199,16 @@ for fig in cold warm psd ps down; do
     echo "$BENCH_NAME $n containers, $what (median of $runs): tend ${tm:-failed} ms," \
         "docker compose v5 ${m5:-failed} ms ($(ratio "$tm" "$m5")x)${m1:+, docker-compose v1 $m1 ms}" \
         "; goal tend <= v5 / 3${goal:+ = $goal ms}"
+    if [ -s "$T/tend.$fig.engine" ]; then
+        echo "$BENCH_NAME $n containers, $what: the engine's own span (first create to last start," \
+            "or first kill to last destroy): under tend $(m "$T/tend.$fig.engine") ms, under" \
+            "docker compose v5 $(m "$T/v5.$fig.engine") ms"
+    fi
     # warm: also under 300 ms, whichever is less
     [ "$fig" = warm ] && goal=$(LC_ALL=C awk -v g="${goal:-300}" 'BEGIN { print (g < 300 ? g : 300) }')
     result "$what, $n containers" "$tm" "$m5" "$m1" "<= ${goal:-?} ms"
 done
+[ -s "$T/engine.list" ] && echo "$BENCH_NAME: the engine answers the list of $n containers in" \
+    "$(m "$T/engine.list") ms (median, on an open connection): the floor of a ps that asks it"
 load_note
 exit $crashed
