@@ -4,7 +4,12 @@
 #pragma once
 
 #include "ctl/proto.h"
+#include "engine/engine.h"
+
+#include <jansson.h>
 #include "load/config.h"
+
+#include <uv.h>
 
 /* common.c: around a running stack. */
 typedef struct CtlClient CtlClient;
@@ -24,6 +29,61 @@ int cli_load_project(ConfigOptions *o, Project **ret);
  * left to free. */
 int cli_load_named(ConfigOptions *o, const char *cmd, int argc, char **argv, bool check, Project **ret,
                    StrVec *names);
+
+/* term.c: this process's side of an interactive session (exec, run):
+ * stdin forwarded to input() as it comes (a terminal, pipe, socket or
+ * file), eof() when it ends; with tty, the terminal in raw mode (restored
+ * by cli_term_restore/stop) and its size to resize() on SIGWINCH. */
+typedef struct CliTerm CliTerm;
+typedef struct CliTermCbs {
+    void (*input)(void *ud, const char *p, size_t n);
+    void (*eof)(void *ud);
+    void (*resize)(void *ud, int w, int h);
+} CliTermCbs;
+CliTerm *cli_term_start(uv_loop_t *loop, bool read_stdin, bool tty, const CliTermCbs *cbs, void *ud);
+/* Reports the terminal's size now (once the command has started). */
+void cli_term_resize(CliTerm *t);
+/* The terminal's size (columns, rows), 0 when there is none. */
+void cli_term_size(int *ret_w, int *ret_h);
+/* The terminal back in its own mode (before printing a message). */
+void cli_term_restore(CliTerm *t);
+/* Restores, stops reading and lets go (freed once its handles closed). */
+void cli_term_stop(CliTerm *t);
+
+/* An interactive session (engine/attach.h) with this terminal: POST path
+ * (an exec's start or a container's attach) taken over by the engine; the
+ * output to this process's stdout and stderr, stdin to the command when
+ * interactive (its end closes the command's stdin), the terminal raw and
+ * its size to resize_path ("/exec/ID/resize", "/containers/ID/resize")
+ * with tty. upgraded(ud) once the stream is open (the caller starts the
+ * command, then calls cli_session_resize); NULL: the command runs from
+ * the upgrade on (an exec), and its size is sent at once. NULL with
+ * *ret_err when the engine is not on a unix socket. */
+typedef struct CliSession CliSession;
+CliSession *cli_session_start(Engine *e, uv_loop_t *loop, const char *path, const char *body,
+                              const char *resize_path, bool tty, bool interactive,
+                              void (*upgraded)(void *ud), void *ud, char **ret_err);
+/* Sends the terminal's size again (a container that has just started). */
+void cli_session_resize(CliSession *s);
+/* Whether the output has ended (the command is done), and why it failed
+ * when it could not be had. */
+bool cli_session_done(const CliSession *s);
+const bool *cli_session_done_flag(const CliSession *s);
+const char *cli_session_error(const CliSession *s);
+void cli_session_free(CliSession *s);
+
+/* A running tend acts (ctl/server.c): cmd on names (every service of its
+ * run when empty) with extra's fields (borrowed, may be NULL); the names it
+ * acted on are appended to *ret_acted. 0, or 1 after printing why. */
+int cli_ctl_act(CtlClient *c, const char *cmd, const StrVec *names, json_t *extra, StrVec *ret_acted);
+/* Waits until those services are stopped (or that tend has ended). */
+void cli_ctl_wait_stopped(CtlClient *c, const StrVec *names);
+/* A line of progress on stderr, as Compose prints it: " Container x  Killed". */
+void cli_progress(const char *kind, const char *name, const char *what);
+
+/* A boolean flag that may be written --flag=false, as Compose's are (NULL:
+ * true). false when arg is not a boolean. */
+bool cli_bool_arg(const char *arg, bool *ret);
 
 extern const char up_usage[];
 int cmd_up(ConfigOptions *o, int argc, char **argv);
@@ -47,6 +107,11 @@ int cmd_watch(ConfigOptions *o, int argc, char **argv);
 
 extern const char exec_usage[];
 int cmd_exec(ConfigOptions *o, int argc, char **argv);
+
+extern const char kill_usage[], pause_usage[], unpause_usage[];
+int cmd_kill(ConfigOptions *o, int argc, char **argv);
+int cmd_pause(ConfigOptions *o, int argc, char **argv);
+int cmd_unpause(ConfigOptions *o, int argc, char **argv);
 
 extern const char env_usage[];
 int cmd_env(ConfigOptions *o, int argc, char **argv);

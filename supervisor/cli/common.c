@@ -73,3 +73,58 @@ int cli_load_named(ConfigOptions *o, const char *cmd, int argc, char **argv, boo
     }
     return r;
 }
+
+/* ---- acting through a running tend ---- */
+
+int cli_ctl_act(CtlClient *c, const char *cmd, const StrVec *names, json_t *extra, StrVec *ret_acted)
+{
+    json_t *req = extra ? json_copy(extra) : json_object();
+    json_object_set_new(req, "cmd", json_string(cmd));
+    json_t *svcs = json_array();
+    for (size_t i = 0; names && i < names->n; i++)
+        json_array_append_new(svcs, json_string(names->v[i]));
+    json_object_set_new(req, "services", svcs);
+    json_t *rep = NULL;
+    int r = ctl_call(c, req, 60000, &rep);
+    json_decref(req);
+    if (r < 0 || !json_is_object(rep)) {
+        fprintf(stderr, "tend %s: the running tend (pid %d) did not answer: %s\n", cmd, (int)ctl_pid(c),
+                strerror(r < 0 ? -r : EPROTO));
+        json_decref(rep);
+        return 1;
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(rep, "services"), i, e)
+        if (json_string_value(e))
+            strvec_push(ret_acted, json_string_value(e));
+    int status = 0;
+    if (!json_is_true(json_object_get(rep, "ok"))) {
+        const char *err = json_string_value(json_object_get(rep, "error"));
+        fprintf(stderr, "tend %s: %s\n", cmd, err ? err : "refused");
+        status = 1;
+    }
+    json_decref(rep);
+    return status;
+}
+
+void cli_ctl_wait_stopped(CtlClient *c, const StrVec *names)
+{
+    if (!names->n)
+        return;
+    json_t *req = json_pack("{s:s,s:s}", "cmd", "wait", "condition", ctl_wait_cond_to_string(CTL_WAIT_STOPPED));
+    json_t *svcs = json_array();
+    for (size_t i = 0; i < names->n; i++)
+        json_array_append_new(svcs, json_string(names->v[i]));
+    json_object_set_new(req, "services", svcs);
+    json_t *rep = NULL;
+    /* -EPIPE: stopping the last service ended that tend, which is fine */
+    if (ctl_call(c, req, -1, &rep) == 0)
+        json_decref(rep);
+    json_decref(req);
+}
+
+void cli_progress(const char *kind, const char *name, const char *what)
+{
+    fprintf(stderr, " %s %s  %s\n", kind, name, what);
+}
