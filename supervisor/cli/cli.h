@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include "load/config.h"
 
+#include <stdio.h>
 #include <uv.h>
 
 /* common.c: around a running stack. */
@@ -81,6 +82,16 @@ void cli_ctl_wait_stopped(CtlClient *c, const StrVec *names);
 /* A line of progress on stderr, as Compose prints it: " Container x  Killed". */
 void cli_progress(const char *kind, const char *name, const char *what);
 
+/* A table as the docker CLI's tabwriter lays it out: rows->n / ncols rows
+ * of ncols cells (the first row the header), each column but the last
+ * padded to its widest cell plus padding, at least minwidth (Compose's
+ * tables: 20 and 3; top: 4 and 2). */
+void cli_table_print(FILE *f, const StrVec *rows, size_t ncols, size_t minwidth, size_t padding);
+/* 1986007 -> "1.99MB", as docker's units.HumanSizeWithPrecision(x, 3). */
+void cli_human_size(double size, char buf[32]);
+/* 1560 -> "26 minutes", as docker's units.HumanDuration. */
+void cli_human_duration(int64_t seconds, char buf[32]);
+
 /* A boolean flag that may be written --flag=false, as Compose's are (NULL:
  * true). false when arg is not a boolean. */
 bool cli_bool_arg(const char *arg, bool *ret);
@@ -95,6 +106,10 @@ extern const char stop_usage[], start_usage[], restart_usage[];
 int cmd_stop(ConfigOptions *o, int argc, char **argv);
 int cmd_start(ConfigOptions *o, int argc, char **argv);
 int cmd_restart(ConfigOptions *o, int argc, char **argv);
+/* stop, start or restart of names (every service when empty) on a loaded
+ * project, through a running tend or the engine; timeout < 0: each
+ * service's stop_grace_period. Returns the exit status. */
+int cli_lifecycle(const char *action, const Project *p, const StrVec *names, int timeout);
 
 extern const char run_usage[];
 int cmd_run(ConfigOptions *o, int argc, char **argv);
@@ -112,6 +127,25 @@ extern const char kill_usage[], pause_usage[], unpause_usage[];
 int cmd_kill(ConfigOptions *o, int argc, char **argv);
 int cmd_pause(ConfigOptions *o, int argc, char **argv);
 int cmd_unpause(ConfigOptions *o, int argc, char **argv);
+
+extern const char rm_usage[], create_usage[];
+int cmd_rm(ConfigOptions *o, int argc, char **argv);
+int cmd_create(ConfigOptions *o, int argc, char **argv);
+
+extern const char port_usage[], top_usage[];
+int cmd_port(ConfigOptions *o, int argc, char **argv);
+int cmd_top(ConfigOptions *o, int argc, char **argv);
+
+extern const char images_usage[], pull_usage[], build_usage[];
+int cmd_images(ConfigOptions *o, int argc, char **argv);
+int cmd_pull(ConfigOptions *o, int argc, char **argv);
+int cmd_build(ConfigOptions *o, int argc, char **argv);
+
+extern const char ls_usage[];
+int cmd_ls(ConfigOptions *o, int argc, char **argv);
+
+extern const char cp_usage[];
+int cmd_cp(ConfigOptions *o, int argc, char **argv);
 
 extern const char env_usage[];
 int cmd_env(ConfigOptions *o, int argc, char **argv);

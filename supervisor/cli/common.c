@@ -128,3 +128,78 @@ void cli_progress(const char *kind, const char *name, const char *what)
 {
     fprintf(stderr, " %s %s  %s\n", kind, name, what);
 }
+
+/* ---- output as the docker CLI formats it ---- */
+
+static size_t utf8_width(const char *s)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p & 0xc0) != 0x80)
+            n++;
+    return n;
+}
+
+void cli_table_print(FILE *f, const StrVec *rows, size_t ncols, size_t minwidth, size_t padding)
+{
+    size_t nrows = ncols ? rows->n / ncols : 0;
+    size_t *w = xcalloc(ncols ? ncols : 1, sizeof *w);
+    for (size_t r = 0; r < nrows; r++)
+        for (size_t c = 0; c + 1 < ncols; c++) {
+            size_t l = utf8_width(rows->v[r * ncols + c]) + padding;
+            if (l > w[c])
+                w[c] = l;
+        }
+    for (size_t c = 0; c + 1 < ncols; c++)
+        if (w[c] < minwidth)
+            w[c] = minwidth;
+    for (size_t r = 0; r < nrows; r++) {
+        for (size_t c = 0; c < ncols; c++) {
+            const char *cell = rows->v[r * ncols + c];
+            fputs(cell, f);
+            if (c + 1 < ncols)
+                for (size_t k = utf8_width(cell); k < w[c]; k++)
+                    fputc(' ', f);
+        }
+        fputc('\n', f);
+    }
+    free(w);
+}
+
+void cli_human_size(double size, char buf[32])
+{
+    static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
+    size_t i = 0;
+    while (size >= 1000 && i + 1 < ARRAY_SIZE(units)) {
+        size /= 1000;
+        i++;
+    }
+    snprintf(buf, 32, "%.3g%s", size, units[i]);
+}
+
+void cli_human_duration(int64_t seconds, char buf[32])
+{
+    long long s = (long long)seconds, m = s / 60, h = (long long)((double)s / 3600 + 0.5);
+    if (s < 1)
+        snprintf(buf, 32, "Less than a second");
+    else if (s == 1)
+        snprintf(buf, 32, "1 second");
+    else if (s < 60)
+        snprintf(buf, 32, "%lld seconds", s);
+    else if (m == 1)
+        snprintf(buf, 32, "About a minute");
+    else if (m < 60)
+        snprintf(buf, 32, "%lld minutes", m);
+    else if (h == 1)
+        snprintf(buf, 32, "About an hour");
+    else if (h < 48)
+        snprintf(buf, 32, "%lld hours", h);
+    else if (h < 24 * 7 * 2)
+        snprintf(buf, 32, "%lld days", h / 24);
+    else if (h < 24 * 30 * 2)
+        snprintf(buf, 32, "%lld weeks", h / 24 / 7);
+    else if (h < 24 * 365 * 2)
+        snprintf(buf, 32, "%lld months", h / 24 / 30);
+    else
+        snprintf(buf, 32, "%lld years", s / 3600 / 24 / 365);
+}

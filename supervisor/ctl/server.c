@@ -428,6 +428,12 @@ static void cmd_ps(Conn *k, json_int_t id)
     json_object_set_new(v, "project", json_string(manager_project(m)->name));
     json_object_set_new(v, "pid", json_integer(getpid()));
     json_object_set_new(v, "stopping", json_boolean(manager_stopping(m)));
+    const Project *p = manager_project(m);
+    json_t *files = json_array();
+    for (size_t i = 0; i < p->config_files.n; i++)
+        json_array_append_new(files, json_string(p->config_files.v[i]));
+    json_object_set_new(v, "config_files", files);
+    json_object_set_new(v, "working_dir", json_string(p->workdir));
     json_t *arr = json_array();
     for (size_t i = 0; i < manager_size(m); i++) {
         ManagerView sv;

@@ -28,12 +28,16 @@ struct EngineAttach {
     char *err;
     LogDemux demux;
     uv_shutdown_t shutdown_req;
+    /* engine_head: the head is the answer */
+    void (*head_done)(void *ud, int status, const char *head, const char *err);
 };
 
 static void on_closed(uv_handle_t *h)
 {
     EngineAttach *a = h->data;
-    if (!a->silent && a->cb.closed)
+    if (!a->silent && a->head_done)
+        a->head_done(a->ud, 0, NULL, a->err ? a->err : "the engine closed the connection");
+    else if (!a->silent && a->cb.closed)
         a->cb.closed(a->ud, a->err);
     strbuf_free(&a->head);
     free(a->request);
@@ -141,6 +145,13 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     int code = 0;
     (void)sscanf(a->head.data, "HTTP/1.%*d %d", &code);
     const char *body = end + 4;
+    if (a->head_done) {
+        a->head.data[end + 2 - a->head.data] = '\0'; /* the head, with its last line's end */
+        a->head_done(a->ud, code, a->head.data, NULL);
+        a->silent = true;
+        attach_end(a, NULL);
+        return;
+    }
     if (code != 101 && code != 200) {
         /* The engine's JSON message, when it sent one. */
         json_t *j = json_loads(body, 0, NULL);
@@ -174,6 +185,36 @@ static void on_connect(uv_connect_t *req, int status)
     uv_read_start((uv_stream_t *)&a->conn, on_alloc, on_read);
 }
 
+static EngineAttach *attach_new(Engine *e, uv_loop_t *loop, char *request, const EngineAttachCbs *cbs, void *ud)
+{
+    EngineAttach *a = xcalloc(1, sizeof *a);
+    a->e = e;
+    if (cbs)
+        a->cb = *cbs;
+    a->ud = ud;
+    a->request = request;
+    strbuf_init(&a->head, HEAD_MAX);
+    uv_pipe_init(loop, &a->conn, 0);
+    a->conn.data = a;
+    uv_connect_t *req = xcalloc(1, sizeof *req);
+    req->data = a;
+    uv_pipe_connect(req, &a->conn, engine_unix_path(e), on_connect);
+    return a;
+}
+
+void engine_head(Engine *e, uv_loop_t *loop, const char *path,
+                 void (*done)(void *ud, int status, const char *head, const char *err), void *ud)
+{
+    if (!engine_unix_path(e) || !engine_api_version(e)) {
+        done(ud, 0, NULL, "the engine is not on a unix socket");
+        return;
+    }
+    char *request = xasprintf("HEAD /v%s%s HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n",
+                              engine_api_version(e), path);
+    EngineAttach *a = attach_new(e, loop, request, NULL, ud);
+    a->head_done = done;
+}
+
 EngineAttach *engine_attach(Engine *e, uv_loop_t *loop, const char *path, const char *json_body, bool tty,
                             const EngineAttachCbs *cbs, void *ud, char **ret_err)
 {
@@ -183,25 +224,16 @@ EngineAttach *engine_attach(Engine *e, uv_loop_t *loop, const char *path, const 
                                 : "an interactive session needs the engine on a unix socket (DOCKER_HOST=unix://...)");
         return NULL;
     }
-    EngineAttach *a = xcalloc(1, sizeof *a);
-    a->e = e;
-    a->cb = *cbs;
-    a->ud = ud;
-    a->tty = tty;
-    strbuf_init(&a->head, HEAD_MAX);
     const char *body = json_body ? json_body : "";
-    a->request = xasprintf("POST /v%s%s HTTP/1.1\r\n"
+    char *request = xasprintf("POST /v%s%s HTTP/1.1\r\n"
                            "Host: docker\r\n"
                            "Content-Type: application/json\r\n"
                            "Connection: Upgrade\r\n"
                            "Upgrade: tcp\r\n"
                            "Content-Length: %zu\r\n\r\n%s",
                            engine_api_version(e), path, strlen(body), body);
-    uv_pipe_init(loop, &a->conn, 0);
-    a->conn.data = a;
-    uv_connect_t *req = xcalloc(1, sizeof *req);
-    req->data = a;
-    uv_pipe_connect(req, &a->conn, sock, on_connect);
+    EngineAttach *a = attach_new(e, loop, request, cbs, ud);
+    a->tty = tty;
     return a;
 }
 

@@ -33,6 +33,13 @@ typedef struct EngineAttachCbs {
  * when the engine is not on a unix socket. */
 EngineAttach *engine_attach(Engine *e, uv_loop_t *loop, const char *path, const char *json_body, bool tty,
                             const EngineAttachCbs *cbs, void *ud, char **ret_err);
+/* A request whose answer is only its head: `HEAD path`, for the headers
+ * libcurl's requests do not pass on (the archive API's
+ * X-Docker-Container-Path-Stat). done(ud, status, head, err) once: the
+ * status and the head's text (status line and headers), or 0 and err. */
+void engine_head(Engine *e, uv_loop_t *loop, const char *path,
+                 void (*done)(void *ud, int status, const char *head, const char *err), void *ud);
+
 /* Writes input for the process (copied). Dropped before the upgrade. */
 void engine_attach_write(EngineAttach *a, const char *p, size_t n);
 /* The process's stdin reaches its end: the write side is shut down once
