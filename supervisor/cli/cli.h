@@ -30,6 +30,11 @@ int cli_load_project(ConfigOptions *o, Project **ret);
  * left to free. */
 int cli_load_named(ConfigOptions *o, const char *cmd, int argc, char **argv, bool check, Project **ret,
                    StrVec *names);
+/* The same with only the active profiles' services (and the named ones),
+ * as up loads: for pull, build and create. */
+int cli_load_active(ConfigOptions *o, const char *cmd, int argc, char **argv, Project **ret, StrVec *names);
+/* The end of both: checks the names after a load that returned r. */
+int cli_named_done(const char *cmd, int r, bool check, Project **ret, StrVec *names);
 
 /* term.c: this process's side of an interactive session (exec, run):
  * stdin forwarded to input() as it comes (a terminal, pipe, socket or

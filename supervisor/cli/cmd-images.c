@@ -354,7 +354,7 @@ int cmd_pull(ConfigOptions *o, int argc, char **argv)
     }
     StrVec names = {0};
     Project *p = NULL;
-    int r = cli_load_named(o, "pull", argc - optind, argv + optind, true, &p, &names);
+    int r = cli_load_active(o, "pull", argc - optind, argv + optind, &p, &names);
     if (r)
         return r;
     bool *sel = xcalloc(p->n_services ? p->n_services : 1, sizeof(bool));
@@ -508,7 +508,7 @@ int cmd_build(ConfigOptions *o, int argc, char **argv)
     }
     StrVec names = {0};
     Project *p = NULL;
-    int r = cli_load_named(o, "build", argc - optind, argv + optind, true, &p, &names);
+    int r = cli_load_active(o, "build", argc - optind, argv + optind, &p, &names);
     if (r) {
         strvec_free(&args);
         return r;

@@ -91,6 +91,31 @@ static void host_port_text(const char *ip, long port, char buf[128])
         snprintf(buf, 128, "%s:%ld", ip ? ip : "", port);
 }
 
+/* An http probe's port: "http://127.0.0.1:8000/health" -> 8000 and
+ * "127.0.0.1"; without one, 80 or 443. */
+static int url_port(const char *url, char **ret_host)
+{
+    const char *p = strstr(url, "://");
+    bool tls = str_startswith(url, "https");
+    p = p ? p + 3 : url;
+    size_t n = strcspn(p, "/?#");
+    _cleanup_free_ char *auth = xstrndup(p, n);
+    char *at = strrchr(auth, '@');
+    char *hp = at ? at + 1 : auth;
+    char *colon = hp[0] == '[' ? strstr(hp, "]:") : strrchr(hp, ':');
+    int port = tls ? 443 : 80;
+    if (colon) {
+        port = atoi(colon + (hp[0] == '[' ? 2 : 1));
+        colon[hp[0] == '[' ? 1 : 0] = '\0';
+    }
+    if (hp[0] == '[') {
+        hp++;
+        hp[strcspn(hp, "]")] = '\0';
+    }
+    *ret_host = *hp ? xstrdup(hp) : NULL;
+    return port;
+}
+
 static int port_host(const Project *p, const Service *s, long port, const char *proto)
 {
     json_t *ps = supervisor_ps(p, "port");
@@ -101,11 +126,15 @@ static int port_host(const Project *p, const Service *s, long port, const char *
         fprintf(stderr, "service \"%s\" is not running\n", s->name);
         return 1;
     }
-    const char *host = s->probe.host ? s->probe.host : "127.0.0.1";
+    _cleanup_free_ char *url_host = NULL;
+    int probe_port = s->probe.port;
+    if (s->probe.kind == PROBE_HTTP && s->probe.url)
+        probe_port = url_port(s->probe.url, &url_host);
+    const char *host = url_host ? url_host : s->probe.host ? s->probe.host : "127.0.0.1";
     /* The ports it is known to listen on: its probe's, then its file's. */
     StrVec known = {0};
-    if (s->probe.port > 0)
-        strvec_push_take(&known, xasprintf("%d/tcp", s->probe.port));
+    if (probe_port > 0)
+        strvec_push_take(&known, xasprintf("%d/tcp", probe_port));
     for (size_t i = 0; i < s->n_ports; i++)
         strvec_push_take(&known, xasprintf("%u/%s", s->ports[i].target, s->ports[i].protocol));
     for (size_t i = 0; i < s->expose.n; i++)

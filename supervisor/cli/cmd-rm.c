@@ -227,7 +227,7 @@ int cmd_create(ConfigOptions *o, int argc, char **argv)
     }
     StrVec names = {0};
     Project *p = NULL;
-    int r = cli_load_named(o, "create", argc - optind, argv + optind, true, &p, &names);
+    int r = cli_load_active(o, "create", argc - optind, argv + optind, &p, &names);
     if (r)
         return r;
     bool *sel = xcalloc(p->n_services ? p->n_services : 1, sizeof(bool));

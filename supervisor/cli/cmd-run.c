@@ -499,6 +499,11 @@ int cmd_run(ConfigOptions *o, int argc, char **argv)
     if (s->runtime == RUNTIME_DOCKER && engine_attachable()) {
         mo.run_created = on_created;
         mo.run_ud = &att;
+        int w = 0, h = 0;
+        if (tty)
+            cli_term_size(&w, &h);
+        mo.run_rows = (unsigned)h;
+        mo.run_cols = (unsigned)w;
     }
     Manager *m = manager_new(&loop, p, &mo);
     att.m = m;

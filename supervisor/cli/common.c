@@ -60,6 +60,21 @@ int cli_load_named(ConfigOptions *o, const char *cmd, int argc, char **argv, boo
     for (int i = 0; i < argc; i++)
         strvec_push(names, argv[i]);
     int r = cli_load_project(o, ret);
+    return cli_named_done(cmd, r, check, ret, names);
+}
+
+int cli_load_active(ConfigOptions *o, const char *cmd, int argc, char **argv, Project **ret, StrVec *names)
+{
+    for (int i = 0; i < argc; i++) {
+        strvec_push(names, argv[i]);
+        strvec_push(&o->services, argv[i]); /* enabled whatever their profiles */
+    }
+    int r = config_load_report(o, ret);
+    return cli_named_done(cmd, r, true, ret, names);
+}
+
+int cli_named_done(const char *cmd, int r, bool check, Project **ret, StrVec *names)
+{
     for (size_t i = 0; r == 0 && check && i < names->n; i++)
         if (!project_service(*ret, names->v[i])) {
             fprintf(stderr, "tend %s: no service \"%s\" in the project\n", cmd, names->v[i]);

@@ -73,6 +73,7 @@ struct DockerRt {
     json_t *images;   /* the engine's images as listed while preparing */
     bool build_all;   /* up --build */
     bool create_only; /* tend create: containers made, none started */
+    unsigned console_rows, console_cols; /* tend run's terminal */
     StrVec built;     /* services whose image this run built already */
     StrVec started;   /* services started at least once (their list entry used) */
 };
@@ -369,6 +370,12 @@ static const char *cached_image_id(DockerRt *d, const char *ref)
 void docker_set_build(DockerRt *d, bool on)
 {
     d->build_all = on;
+}
+
+void docker_set_console_size(DockerRt *d, unsigned rows, unsigned cols)
+{
+    d->console_rows = rows;
+    d->console_cols = cols;
 }
 
 void docker_set_create_only(DockerRt *d, bool on)
@@ -966,6 +973,8 @@ static json_t *create_body(Container *c, char **ret_err)
         json_object_set_new(hc, "Ulimits", ul);
     }
     json_object_set_new(hc, "ReadonlyRootfs", json_boolean(s->read_only));
+    if (c->cb.created && s->tty && c->d->console_rows && engine_api_at_least(c->d->e, 1, 42))
+        json_object_set_new(hc, "ConsoleSize", json_pack("[i,i]", c->d->console_rows, c->d->console_cols));
     json_t *rp = json_object();
     json_object_set_new(rp, "Name", json_string("no"));
     json_object_set_new(hc, "RestartPolicy", rp);

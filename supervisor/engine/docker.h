@@ -61,6 +61,11 @@ void docker_set_remove_orphans(DockerRt *d, bool on);
  * cbs->started reports that; nothing is followed afterwards. */
 void docker_set_create_only(DockerRt *d, bool on);
 
+/* A terminal's size (rows, columns) for the containers made with a tty
+ * that are attached (cbs->created): their terminal has it from the start
+ * (HostConfig.ConsoleSize, API 1.42+) instead of 0x0 until a resize. */
+void docker_set_console_size(DockerRt *d, unsigned rows, unsigned cols);
+
 /* With it (up --build), every service with build: has its image built
  * before its container is looked at; a changed image recreates it. */
 void docker_set_build(DockerRt *d, bool on);

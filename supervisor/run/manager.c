@@ -1112,6 +1112,7 @@ int manager_run(Manager *m)
         else {
             docker_set_remove_orphans(m->dock, m->o.remove_orphans);
             docker_set_build(m->dock, m->o.build);
+            docker_set_console_size(m->dock, m->o.run_rows, m->o.run_cols);
             docker_prepare(m->dock, on_docker_prepared, m);
         }
     }

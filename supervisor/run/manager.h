@@ -38,6 +38,7 @@ typedef struct ManagerOptions {
      * Its output reaches that attachment, not the log. */
     void (*run_created)(void *ud, const char *container_id);
     void *run_ud;
+    unsigned run_rows, run_cols; /* its terminal's size, when it has one */
     LogMuxOptions log;
 } ManagerOptions;
 
