@@ -70,7 +70,7 @@ struct Conn {
     uv_pipe_t pipe;
     uv_timer_t wait_timer;
     int handles; /* of the two above, still open */
-    int works;   /* history reads in flight */
+    int works;   /* history reads and pauses in flight */
     bool closing;
     StrBuf in;
     /* logs --follow */
@@ -810,15 +810,22 @@ static void cmd_logs(Conn *k, json_int_t id, json_t *req)
 
 /* ---- actions ---- */
 
+/* The services an action asks for (parse_services); false with an error
+ * sent when tend is stopping or a name is wrong. */
+static bool action_services(Conn *k, json_int_t id, json_t *req, bool **ret_sel)
+{
+    if (manager_stopping(k->c->m)) {
+        conn_error(k, id, "tend is stopping");
+        return false;
+    }
+    return parse_services(k, id, req, ret_sel);
+}
+
 static void cmd_action(Conn *k, json_int_t id, json_t *req, const char *cmd)
 {
     Manager *m = k->c->m;
-    if (manager_stopping(m)) {
-        conn_error(k, id, "tend is stopping");
-        return;
-    }
     bool *sel;
-    if (!parse_services(k, id, req, &sel))
+    if (!action_services(k, id, req, &sel))
         return;
     json_t *done = json_array();
     ManagerAct act = streq(cmd, "stop") ? MANAGER_STOP : streq(cmd, "start") ? MANAGER_START : MANAGER_RESTART;
@@ -846,10 +853,6 @@ static void cmd_action(Conn *k, json_int_t id, json_t *req, const char *cmd)
 static void cmd_kill(Conn *k, json_int_t id, json_t *req)
 {
     Manager *m = k->c->m;
-    if (manager_stopping(m)) {
-        conn_error(k, id, "tend is stopping");
-        return;
-    }
     json_t *sv = json_object_get(req, "signal");
     int sig = json_is_integer(sv) ? (int)json_integer_value(sv) : SIGKILL;
     if (sig <= 0 || sig >= 65) {
@@ -857,7 +860,7 @@ static void cmd_kill(Conn *k, json_int_t id, json_t *req)
         return;
     }
     bool *sel;
-    if (!parse_services(k, id, req, &sel))
+    if (!action_services(k, id, req, &sel))
         return;
     json_t *done = json_array();
     size_t n = manager_size(m);
@@ -937,12 +940,8 @@ static void on_pause_done(void *ud, const char *err)
 static void cmd_pause(Conn *k, json_int_t id, json_t *req, bool pause)
 {
     Manager *m = k->c->m;
-    if (manager_stopping(m)) {
-        conn_error(k, id, "tend is stopping");
-        return;
-    }
     bool *sel;
-    if (!parse_services(k, id, req, &sel))
+    if (!action_services(k, id, req, &sel))
         return;
     PauseReq *pr = xcalloc(1, sizeof *pr);
     pr->k = k;
