@@ -253,10 +253,14 @@ static void ses_input(void *ud, const char *p, size_t n)
         engine_attach_write(s->att, p, n);
 }
 
+/* The end of piped input closes the command's stdin. A terminal's end
+ * does not: in raw mode Ctrl-D reaches the command as a key, and an end
+ * read before raw mode was set (input typed ahead) would close the
+ * container's terminal with the output still to come. */
 static void ses_eof(void *ud)
 {
     CliSession *s = ud;
-    if (s->att)
+    if (s->att && !s->tty)
         engine_attach_close_write(s->att);
 }
 
