@@ -469,8 +469,11 @@ int cmd_run(ConfigOptions *o, int argc, char **argv)
     s->healthcheck.present = false;
     s->watch_opts.enabled = false;
     s->n_watch = 0;
-    s->tty = tty;
-    s->stdin_open = interactive;
+    /* A tcp:// engine cannot be attached to: the output comes from its
+     * logs, without a terminal or stdin, as before tend attached. */
+    bool attach = s->runtime == RUNTIME_HOST || engine_attachable();
+    s->tty = tty && attach;
+    s->stdin_open = interactive && attach;
     /* A host one-off has no container, but its name marks it as one
      * (host.c gives it the terminal). */
     if (name) {
@@ -495,8 +498,8 @@ int cmd_run(ConfigOptions *o, int argc, char **argv)
     mo.log.no_prefix = true;
     uv_loop_t loop;
     uv_loop_init(&loop);
-    RunAttach att = {.loop = &loop, .tty = tty, .interactive = interactive};
-    if (s->runtime == RUNTIME_DOCKER && engine_attachable()) {
+    RunAttach att = {.loop = &loop, .tty = s->tty, .interactive = s->stdin_open};
+    if (s->runtime == RUNTIME_DOCKER && attach) {
         mo.run_created = on_created;
         mo.run_ud = &att;
         int w = 0, h = 0;
