@@ -46,6 +46,11 @@ char *ctl_socket_path(const Project *p);
 /* The same from the project's name alone. */
 char *ctl_socket_path_named(const char *name);
 
+/* Every socket file a running tend of this user may have, found where
+ * ctl_socket_path puts them (for tend ls); whether one answers is
+ * client.h's ctl_probe. Appended to ret, sorted. */
+void ctl_socket_paths(StrVec *ret);
+
 /* ---- log files: DIR/SERVICE.log and its rotated SERVICE.log.1 ---- */
 
 /* One line of a log file, "2026-11-23T11:30:00.123Z stdout text". */

@@ -25,6 +25,11 @@ typedef struct ContainerCbs {
     void (*exited)(void *ud, int64_t status);
     /* health_status events, for containers with a healthcheck. */
     void (*health)(void *ud, bool healthy);
+    /* Optional (tend run, attached): the new container exists and is not
+     * started; docker_proceed() starts it. With it the output is not read
+     * from the logs: the caller's attachment (engine/attach.h) carries it,
+     * and stdin stays open for that one attachment (StdinOnce). */
+    void (*created)(void *ud, const char *id);
 } ContainerCbs;
 
 /* Labels every object gets; the hash of a service's configuration. */
@@ -51,6 +56,16 @@ void docker_prepare(DockerRt *d, void (*done)(void *ud, bool ok, const char *err
  * file instead of only reporting them. */
 void docker_set_remove_orphans(DockerRt *d, bool on);
 
+/* With it (tend create), docker_start stops short of starting: a missing
+ * or changed container is created, an unchanged one left as it is, and
+ * cbs->started reports that; nothing is followed afterwards. */
+void docker_set_create_only(DockerRt *d, bool on);
+
+/* A terminal's size (rows, columns) for the containers made with a tty
+ * that are attached (cbs->created): their terminal has it from the start
+ * (HostConfig.ConsoleSize, API 1.42+) instead of 0x0 until a resize. */
+void docker_set_console_size(DockerRt *d, unsigned rows, unsigned cols);
+
 /* With it (up --build), every service with build: has its image built
  * before its container is looked at; a changed image recreates it. */
 void docker_set_build(DockerRt *d, bool on);
@@ -58,6 +73,9 @@ void docker_set_build(DockerRt *d, bool on);
 /* Starts (or adopts) the container of a service. Returns NULL only when
  * out of memory; errors come through cbs->started. */
 Container *docker_start(DockerRt *d, const Service *s, const ContainerCbs *cbs, void *ud);
+/* After cbs->created: starts the container, or with err fails it (its
+ * started callback gets err). */
+void docker_proceed(Container *c, const char *err);
 /* Sends a signal to the container's main process. */
 void docker_signal(Container *c, int sig);
 /* The container's address on its first network ("" until known). */

@@ -65,15 +65,15 @@ int child_spawn(uv_loop_t *loop, Child *c, const SpawnOptions *o, ChildExitFn on
         return -r;
     }
 
-    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    if (o->out_fd >= 0)
-        posix_spawn_file_actions_adddup2(&fa, o->out_fd, STDOUT_FILENO);
-    else
-        posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    if (o->err_fd >= 0)
-        posix_spawn_file_actions_adddup2(&fa, o->err_fd, STDERR_FILENO);
-    else
-        posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    /* An fd given as the one it becomes (tend's own stdin, passed on) is
+     * inherited as it is. */
+    const int fds[3] = {o->in_fd, o->out_fd, o->err_fd};
+    for (int k = 0; k < 3; k++) {
+        if (fds[k] < 0)
+            posix_spawn_file_actions_addopen(&fa, k, "/dev/null", k ? O_WRONLY : O_RDONLY, 0);
+        else if (fds[k] != k)
+            posix_spawn_file_actions_adddup2(&fa, fds[k], k);
+    }
     if (o->cwd)
         posix_spawn_file_actions_addchdir_np(&fa, o->cwd);
 

@@ -22,6 +22,7 @@ typedef struct SpawnOptions {
     char *const *argv;
     char *const *envp; /* NULL: the caller's environment */
     const char *cwd;   /* NULL: the caller's */
+    int in_fd;         /* the child's stdin; -1: /dev/null */
     int out_fd;        /* the child's stdout; -1: /dev/null */
     int err_fd;        /* the child's stderr; -1: /dev/null */
     bool new_group;    /* the child leads a process group of its own */
@@ -41,8 +42,7 @@ struct Child {
     void *data;
 };
 
-/* Starts the child with stdin on /dev/null, every signal at its default
- * and none blocked. Returns 0, or -errno (the exec's own error too:
+/* Starts the child with every signal at its default and none blocked. Returns 0, or -errno (the exec's own error too:
  * -ENOENT, -EACCES). on_exit is called once, after the child was reaped. */
 int child_spawn(uv_loop_t *loop, Child *c, const SpawnOptions *o, ChildExitFn on_exit);
 /* Stops following the child (it is not signalled) and closes the handle;

@@ -32,8 +32,10 @@
 
 extern char **environ;
 
-/* Also defined in shim.c ("kill everything"); the two must agree. */
+/* Also defined in shim.c ("kill everything", "stop the group"); the two
+ * must agree. */
 #define SHIM_KILL_SIGNAL (SIGRTMIN + 2)
+#define SHIM_STOP_SIGNAL (SIGRTMIN + 3)
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
@@ -287,6 +289,12 @@ int host_start(uv_loop_t *loop, const Service *s, const char *project_dir, LogMu
     strvec_push(&args, "__shim");
     strvec_push(&args, "--ppid");
     strvec_push_take(&args, xasprintf("%ld", (long)getpid()));
+    /* A one-off of tend run: stdin passed on (-i), from the terminal in its
+     * foreground; with a terminal session (tty) the output too, as it is. */
+    bool oneoff = s->oneoff_name != NULL;
+    bool in = oneoff && s->stdin_open, fg = in && isatty(STDIN_FILENO), raw = oneoff && s->tty;
+    if (fg)
+        strvec_push(&args, "--foreground");
     strvec_push(&args, "--");
     for (size_t i = 0; i < argv.n; i++)
         strvec_push(&args, argv.v[i]);
@@ -298,9 +306,10 @@ int host_start(uv_loop_t *loop, const Service *s, const char *project_dir, LogMu
     p->ud = ud;
 
     /* Output pipes, tend's ends read by the mux; without a mux (and for
-     * stdin) the shim gets /dev/null. */
+     * stdin, unless passed on) the shim gets /dev/null. */
     int outp[2] = {-1, -1}, errp[2] = {-1, -1};
-    if (mux && (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)) {
+    bool pipes = mux && !raw;
+    if (pipes && (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)) {
         r = -errno;
         err = xasprintf("cannot make the output pipes: %s", strerror(-r));
         goto fail;
@@ -310,8 +319,9 @@ int host_start(uv_loop_t *loop, const Service *s, const char *project_dir, LogMu
         .argv = args.v,
         .envp = envp,
         .cwd = cwd,
-        .out_fd = outp[1],
-        .err_fd = errp[1],
+        .in_fd = in ? STDIN_FILENO : -1,
+        .out_fd = raw ? STDOUT_FILENO : outp[1],
+        .err_fd = raw ? STDERR_FILENO : errp[1],
         .new_group = true,
     };
     r = child_spawn(loop, &p->child, &so, host_on_exit);
@@ -321,12 +331,12 @@ int host_start(uv_loop_t *loop, const Service *s, const char *project_dir, LogMu
                            : xasprintf("cannot run \"%s\": %s", shim_path, strerror(-r));
         goto fail;
     }
-    if (mux) {
+    if (pipes) {
         close(outp[1]);
         close(errp[1]);
     }
     p->pid = p->child.pid;
-    if (mux) {
+    if (pipes) {
         uv_pipe_init(loop, &p->out, 0);
         uv_pipe_init(loop, &p->err, 0);
         uv_pipe_open(&p->out, outp[0]);
@@ -366,9 +376,9 @@ int host_signal(HostProc *p, int sig)
     if (!p || p->exited)
         return -ESRCH;
     /* The shim cannot pass on what it cannot catch: SIGKILL becomes its
-     * "kill everything" request; stopping the shim would stop nothing. */
+     * "kill everything" request, SIGSTOP its "stop the group" request. */
     if (sig == SIGSTOP)
-        return -EINVAL;
+        sig = SHIM_STOP_SIGNAL;
     if (sig == SIGKILL)
         sig = SHIM_KILL_SIGNAL;
     if (kill(p->pid, sig) < 0)

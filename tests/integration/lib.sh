@@ -216,6 +216,22 @@ py_check() {
     if [ $_prc -ne 0 ]; then notok "the Python check ran to its end" "$(tail -n 8 "$T/py.err")"; fi
 }
 
+# ---- the Docker engine ----
+
+# Tests of containers: the whole script is skipped without an engine; the
+# test images are made (scripts/make-images), or the script ends failed.
+# Sets ROOT (the source tree).
+need_docker_images() {
+    if [ ! -S /var/run/docker.sock ] && [ -z "${DOCKER_HOST:-}" ]; then
+        skip_all "no Docker engine on this machine (/var/run/docker.sock is absent)"
+    fi
+    ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+    if ! "$ROOT/scripts/make-images" >"$T/images.log" 2>&1; then
+        notok "the test images can be made" "$(tail -n 5 "$T/images.log")"
+        finish
+    fi
+}
+
 # ---- cleanup ----
 
 # Kills what a test started and left behind: tend, then every process
