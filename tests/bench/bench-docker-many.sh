@@ -49,6 +49,7 @@ project_cleanup() {
 }
 on_exit() {
     [ -n "$TEND_PID" ] && kill -KILL "$TEND_PID" 2>/dev/null
+    [ -n "${EVENTS_PID:-}" ] && kill "$EVENTS_PID" 2>/dev/null
     for p in "$PT" "$P5" "$P1"; do project_cleanup "$p"; done
     bench_cleanup
 }
@@ -88,14 +89,23 @@ ms() {
     echo $(((t1 - t0) / 1000))
 }
 
-# span PROJECT SINCE_US FIRST LAST: ms from the engine's first FIRST event
-# to its last LAST event for the project's containers since SINCE_US.
-span() {
-    docker events --since "$(printf '%d.%06d' $(($2 / 1000000)) $(($2 % 1000000)))" \
-        --until "$(date +%s.%N)" --filter "label=com.docker.compose.project=$1" \
-        --filter type=container --format '{{.TimeNano}} {{.Action}}' 2>/dev/null |
-        LC_ALL=C awk -v f="$3" -v l="$4" '$2 == f && (a == "" || $1 < a) { a = $1 }
-            $2 == l && $1 > b { b = $1 } END { if (a != "" && b != "") printf "%.0f\n", (b - a) / 1e6 }'
+# events_on PROJECT / events_off FIRST LAST: the engine's container events
+# for the project, streamed while a phase runs (the engine keeps too few
+# past events for `--since` to reach back over 200 containers), then the
+# ms from its first FIRST event to its last LAST event.
+events_on() {
+    docker events --filter "label=com.docker.compose.project=$1" --filter type=container \
+        --format '{{.TimeNano}} {{.Action}}' >"$T/events.txt" 2>/dev/null &
+    EVENTS_PID=$!
+    nap 0.3 # subscribed before the phase starts
+}
+events_off() {
+    nap 0.3
+    kill "$EVENTS_PID" 2>/dev/null
+    wait "$EVENTS_PID" 2>/dev/null
+    EVENTS_PID=
+    LC_ALL=C awk -v f="$1" -v l="$2" '$2 == f && (a == "" || $1 < a) { a = $1 }
+        $2 == l && $1 > b { b = $1 } END { if (a != "" && b != "") printf "%.0f\n", (b - a) / 1e6 }' "$T/events.txt"
 }
 
 # engine_list PROJECT: ms the engine takes to answer the list of the
@@ -133,10 +143,9 @@ tend_up() {
 }
 
 run_tend() {
-    local t0
-    t0=$(now_us)
+    events_on "$PT"
     tend_up "$T/tend.cold"
-    span "$PT" "$t0" create start >>"$T/tend.cold.engine"
+    events_off create start >>"$T/tend.cold.engine"
     local r
     r=$(running "$PT")
     ((r == n)) || echo "$BENCH_NAME: after tend's cold up $r of $n containers run" >&2
@@ -152,9 +161,9 @@ run_tend() {
     else
         echo "$BENCH_NAME: tend up -d --wait failed: $(tail -n 2 "$T/upd.out")" >&2
     fi
-    t0=$(now_us)
+    events_on "$PT"
     ms "$TEND" -p "$PT" -f "$T/many.yaml" down >>"$T/tend.down"
-    span "$PT" "$t0" kill destroy >>"$T/tend.down.engine"
+    events_off kill destroy >>"$T/tend.down.engine"
     r=$(running "$PT")
     ((r == 0)) || echo "$BENCH_NAME: after tend down $r containers still run" >&2
     project_cleanup "$PT"
@@ -162,15 +171,15 @@ run_tend() {
 
 # run_peer TAG TOOL PROJECT
 run_peer() {
-    local tag=$1 tool=$2 p=$3 t0
-    t0=$(now_us)
+    local tag=$1 tool=$2 p=$3
+    events_on "$p"
     ms "$tool" -p "$p" -f "$T/many.yaml" up -d >>"$T/$tag.cold"
-    span "$p" "$t0" create start >>"$T/$tag.cold.engine"
+    events_off create start >>"$T/$tag.cold.engine"
     ms "$tool" -p "$p" -f "$T/many.yaml" up -d >>"$T/$tag.warm"
     ms "$tool" -p "$p" -f "$T/many.yaml" ps >>"$T/$tag.ps"
-    t0=$(now_us)
+    events_on "$p"
     ms "$tool" -p "$p" -f "$T/many.yaml" down >>"$T/$tag.down"
-    span "$p" "$t0" kill destroy >>"$T/$tag.down.engine"
+    events_off kill destroy >>"$T/$tag.down.engine"
     project_cleanup "$p"
 }
 
