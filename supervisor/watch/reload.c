@@ -539,7 +539,14 @@ static void fire(WSvc *ws)
 
 static void on_debounce(uv_timer_t *h)
 {
-    fire(h->data);
+    WSvc *ws = h->data;
+    /* No quiet period ends while the watcher walks (after an overflow):
+     * the changes it holds back, and its rescan, belong to this burst. */
+    if (watcher_walking(ws->w->watcher)) {
+        uv_timer_start(&ws->debounce, on_debounce, (uint64_t)(ws->debounce_ns / 1000000) + 1, 0);
+        return;
+    }
+    fire(ws);
 }
 
 /* ---- changes ---- */

@@ -1227,6 +1227,11 @@ int watcher_add_tree_async(Watcher *w, const char *root, Ignore *ig, WatchReadyF
     return (int)i;
 }
 
+bool watcher_walking(const Watcher *w)
+{
+    return w && w->thread_running;
+}
+
 size_t watcher_watch_count(const Watcher *w)
 {
     return w ? w->ndirs : 0;

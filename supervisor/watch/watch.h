@@ -60,6 +60,10 @@ int watcher_add_tree(Watcher *w, const char *root, const Ignore *ig, char **err)
  * no change is read (they wait in the kernel's queue; an overflow is a
  * rescan). A queue overflow's rescan runs on that thread too. */
 int watcher_add_tree_async(Watcher *w, const char *root, Ignore *ig, WatchReadyFn ready, void *ud);
+/* Whether a walk runs on the watcher's thread: changes wait in the
+ * kernel's queue meanwhile, and after an overflow a WCH_RESCAN is still to
+ * come. A quiet period should not end during it. */
+bool watcher_walking(const Watcher *w);
 /* Watches in place now (for tests and the limit check). */
 size_t watcher_watch_count(const Watcher *w);
 /* Stops watching and frees; safe on NULL. Closes its uv handle. */
