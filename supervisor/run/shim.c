@@ -210,6 +210,13 @@ static void shim_kill_all(Shim *sh)
     for (;;) {
         if (sh->child > 0 && !sh->group_gone && kill(-sh->child, SIGKILL) < 0 && errno == ESRCH)
             sh->group_gone = true;
+        /* No child left (none reaped yet either): every descendant is gone
+         * too, as an orphan would have become the shim's child. The scan of
+         * /proc, whose cost grows with every process of the machine, is
+         * for when some are left. */
+        siginfo_t si = {0};
+        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD)
+            return;
         shim_kill_children(sh->self);
         int status;
         pid_t pid = waitpid(-1, &status, 0);
