@@ -17,7 +17,8 @@ const char *service_event_to_string(ServiceEvent e)
 {
     static const char *const t[] = {"up",           "deps-met",  "dep-failed",      "spawned",
                                     "spawn-failed", "ready",     "unhealthy",       "gave-up",
-                                    "exited",       "stop",      "backoff-done",    "restart"};
+                                    "exited",       "stop",      "backoff-done",    "restart",
+                                    "ended",        "adopt",     "replaced"};
     return (unsigned)e < _SE_MAX ? t[e] : "?";
 }
 
@@ -26,7 +27,8 @@ const char *service_action_to_string(ServiceAction a)
     static const char *const t[] = {"none",           "check-deps",       "spawn",
                                     "start-probe",    "signal-stop",      "schedule-restart",
                                     "restart-now",    "cancel-restart",   "report-failure",
-                                    "report-exit",    "report-unhealthy", "restart-unhealthy"};
+                                    "report-exit",    "report-unhealthy", "restart-unhealthy",
+                                    "report-other",   "adopt",            "report-replaced"};
     return (unsigned)a < _SA_MAX ? t[a] : "?";
 }
 
@@ -42,6 +44,14 @@ static Transition on_exit_running(const DecideCtx *c)
     return T(SS_FAILED, SA_REPORT_FAILURE);
 }
 
+/* What another client ending it means while it was meant to run. */
+static Transition on_ended_running(const DecideCtx *c)
+{
+    if (c->restart_wanted)
+        return T(SS_BACKOFF, SA_SCHEDULE_RESTART);
+    return T(SS_EXITED, SA_REPORT_OTHER);
+}
+
 Transition service_decide(ServiceState s, ServiceEvent e, const DecideCtx *c)
 {
     static const DecideCtx none = {0};
@@ -49,11 +59,23 @@ Transition service_decide(ServiceState s, ServiceEvent e, const DecideCtx *c)
         c = &none;
     switch (s) {
     case SS_IDLE:
-    case SS_EXITED:
-    case SS_FAILED:
         if (e == SE_UP || e == SE_RESTART)
             return T(SS_WAITING, SA_CHECK_DEPS);
         return T(s, SA_NONE);
+
+    case SS_EXITED:
+    case SS_FAILED:
+        switch (e) {
+        case SE_UP:
+        case SE_RESTART:
+            return T(SS_WAITING, SA_CHECK_DEPS);
+        case SE_ADOPT:
+            return T(SS_STARTING, SA_ADOPT);
+        case SE_REPLACED:
+            return T(SS_EXITED, SA_REPORT_REPLACED);
+        default:
+            return T(s, SA_NONE);
+        }
 
     case SS_WAITING:
         switch (e) {
@@ -63,6 +85,10 @@ Transition service_decide(ServiceState s, ServiceEvent e, const DecideCtx *c)
             return T(SS_FAILED, SA_REPORT_FAILURE);
         case SE_STOP:
             return T(SS_EXITED, SA_REPORT_EXIT);
+        case SE_ADOPT:
+            return T(SS_STARTING, SA_ADOPT);
+        case SE_REPLACED:
+            return T(SS_EXITED, SA_REPORT_REPLACED);
         default:
             return T(s, SA_NONE);
         }
@@ -75,6 +101,8 @@ Transition service_decide(ServiceState s, ServiceEvent e, const DecideCtx *c)
             return T(SS_FAILED, SA_REPORT_FAILURE);
         case SE_EXITED:
             return on_exit_running(c);
+        case SE_ENDED:
+            return on_ended_running(c);
         case SE_STOP:
             return T(SS_STOPPING, SA_NONE); /* signalled once the runtime reports it started */
         default:
@@ -99,6 +127,8 @@ Transition service_decide(ServiceState s, ServiceEvent e, const DecideCtx *c)
             return T(SS_FAILED, SA_REPORT_FAILURE);
         case SE_EXITED:
             return on_exit_running(c);
+        case SE_ENDED:
+            return on_ended_running(c);
         case SE_STOP:
             return T(SS_STOPPING, SA_SIGNAL_STOP);
         case SE_RESTART:
@@ -115,6 +145,10 @@ Transition service_decide(ServiceState s, ServiceEvent e, const DecideCtx *c)
             return T(SS_EXITED, SA_CANCEL_RESTART);
         case SE_RESTART:
             return T(SS_WAITING, SA_CANCEL_RESTART);
+        case SE_ADOPT:
+            return T(SS_STARTING, SA_ADOPT);
+        case SE_REPLACED:
+            return T(SS_EXITED, SA_REPORT_REPLACED);
         default:
             return T(s, SA_NONE);
         }
@@ -122,6 +156,7 @@ Transition service_decide(ServiceState s, ServiceEvent e, const DecideCtx *c)
     case SS_STOPPING:
         switch (e) {
         case SE_EXITED:
+        case SE_ENDED:
             if (c->restart_pending)
                 return T(SS_WAITING, SA_CHECK_DEPS);
             return T(SS_EXITED, SA_REPORT_EXIT);
@@ -152,6 +187,11 @@ bool restart_policy_wants(RestartPolicy p, int max, int restarts, bool exit_ok, 
     default:
         return false;
     }
+}
+
+bool restart_after_other(RestartPolicy p, int max, int restarts, bool stopped)
+{
+    return !stopped && restart_policy_wants(p, max, restarts, false, false);
 }
 
 bool restart_on_unhealthy(RestartPolicy p)
