@@ -57,25 +57,18 @@ Transition service_decide(ServiceState s, ServiceEvent e, const DecideCtx *c)
     static const DecideCtx none = {0};
     if (!c)
         c = &none;
+    /* Another client's container, where tend runs none of the service
+     * (and is not about to: stopped, waiting or backing off). */
+    if ((e == SE_ADOPT || e == SE_REPLACED) &&
+        (s == SS_WAITING || s == SS_BACKOFF || s == SS_EXITED || s == SS_FAILED))
+        return e == SE_ADOPT ? T(SS_STARTING, SA_ADOPT) : T(SS_EXITED, SA_REPORT_REPLACED);
     switch (s) {
     case SS_IDLE:
+    case SS_EXITED:
+    case SS_FAILED:
         if (e == SE_UP || e == SE_RESTART)
             return T(SS_WAITING, SA_CHECK_DEPS);
         return T(s, SA_NONE);
-
-    case SS_EXITED:
-    case SS_FAILED:
-        switch (e) {
-        case SE_UP:
-        case SE_RESTART:
-            return T(SS_WAITING, SA_CHECK_DEPS);
-        case SE_ADOPT:
-            return T(SS_STARTING, SA_ADOPT);
-        case SE_REPLACED:
-            return T(SS_EXITED, SA_REPORT_REPLACED);
-        default:
-            return T(s, SA_NONE);
-        }
 
     case SS_WAITING:
         switch (e) {
@@ -85,10 +78,6 @@ Transition service_decide(ServiceState s, ServiceEvent e, const DecideCtx *c)
             return T(SS_FAILED, SA_REPORT_FAILURE);
         case SE_STOP:
             return T(SS_EXITED, SA_REPORT_EXIT);
-        case SE_ADOPT:
-            return T(SS_STARTING, SA_ADOPT);
-        case SE_REPLACED:
-            return T(SS_EXITED, SA_REPORT_REPLACED);
         default:
             return T(s, SA_NONE);
         }
@@ -145,10 +134,6 @@ Transition service_decide(ServiceState s, ServiceEvent e, const DecideCtx *c)
             return T(SS_EXITED, SA_CANCEL_RESTART);
         case SE_RESTART:
             return T(SS_WAITING, SA_CANCEL_RESTART);
-        case SE_ADOPT:
-            return T(SS_STARTING, SA_ADOPT);
-        case SE_REPLACED:
-            return T(SS_EXITED, SA_REPORT_REPLACED);
         default:
             return T(s, SA_NONE);
         }

@@ -5,7 +5,7 @@
 # (ok, notok, check, skip, skip_all, finish), free_port, wait_for, now_ms,
 # start_tend/wait_tend/tend_alive/out_has/diag_run for one tend in the
 # background, pid_alive, alive_of, group_pids, leftovers, port_listening,
-# py_check, diag_file. On exit, for any reason, every process carrying the
+# py_check, diag_file, need_docker, docker_cleanup. On exit, for any reason, every process carrying the
 # marker is killed and T removed (TEND_KEEP_TMP=1 keeps T to look at).
 set -u
 TEND=${1:?usage: $0 TEND_BINARY}
@@ -210,6 +210,29 @@ py_check() {
         if [ "$_st" = ok ]; then ok "$_desc"; else notok "$_desc" "$_detail"; fi
     done <"$T/py.out"
     if [ $_prc -ne 0 ]; then notok "the Python check ran to its end" "$(tail -n 8 "$T/py.err")"; fi
+}
+
+# ---- Docker ----
+
+# need_docker: the whole script is skipped without an engine; the test
+# images are made (scripts/make-images). Sets ROOT, the repository.
+need_docker() {
+    if [ ! -S /var/run/docker.sock ] && [ -z "${DOCKER_HOST:-}" ]; then
+        skip_all "no Docker engine on this machine (/var/run/docker.sock is absent)"
+    fi
+    ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+    if ! "$ROOT/scripts/make-images" >"$T/images.log" 2>&1; then
+        notok "the test images can be made" "$(tail -n 5 "$T/images.log")"
+        finish
+    fi
+}
+
+# docker_cleanup PROJECT: removes the project's containers, networks and
+# volumes, found by their labels.
+docker_cleanup() {
+    docker ps -aq --filter "label=com.docker.compose.project=$1" | xargs -r docker rm -f >/dev/null 2>&1
+    docker network ls -q --filter "label=com.docker.compose.project=$1" | xargs -r docker network rm >/dev/null 2>&1
+    docker volume ls -q --filter "label=com.docker.compose.project=$1" | xargs -r docker volume rm >/dev/null 2>&1
 }
 
 # ---- cleanup ----

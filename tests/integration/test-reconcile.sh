@@ -11,14 +11,7 @@
 # Usage: test-reconcile.sh TEND_BINARY
 . "$(dirname "$0")/lib.sh" "$@"
 
-if [ ! -S /var/run/docker.sock ] && [ -z "${DOCKER_HOST:-}" ]; then
-    skip_all "no Docker engine on this machine (/var/run/docker.sock is absent)"
-fi
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-if ! "$ROOT/scripts/make-images" >"$T/images.log" 2>&1; then
-    notok "the test images can be made" "$(tail -n 5 "$T/images.log")"
-    finish
-fi
+need_docker
 COMPOSE=$("$ROOT/scripts/compose-v5" 2>"$T/compose-v5.err")
 crc=$?
 [ $crc -eq 0 ] || COMPOSE=
@@ -55,13 +48,8 @@ LOG="$XDG_STATE_HOME/tend/$P/tend.log"
 tnd() { "$TEND" -p "$P" -f "$T/$P.yaml" "$@"; }
 dc() { (cd "$T" && "$COMPOSE" -p "$P" "$@"); }
 
-cleanup_docker() {
-    docker ps -aq --filter "label=com.docker.compose.project=$P" | xargs -r docker rm -f >/dev/null 2>&1
-    docker network ls -q --filter "label=com.docker.compose.project=$P" | xargs -r docker network rm >/dev/null 2>&1
-    docker volume ls -q --filter "label=com.docker.compose.project=$P" | xargs -r docker volume rm >/dev/null 2>&1
-}
-trap 'cleanup_docker; cleanup' EXIT
-cleanup_docker
+trap 'docker_cleanup "$P"; cleanup' EXIT
+docker_cleanup "$P"
 
 # tend.log without the padding after service names ("db     | x" -> "db | x").
 log() { sed 's/^\([^ |]*\) *| /\1 | /' "$LOG" 2>/dev/null; }
@@ -304,7 +292,7 @@ else
     diag_file "$HLOG"
 fi
 
-cleanup_docker
+docker_cleanup "$P"
 left=$(docker ps -aq --filter "label=com.docker.compose.project=$P")
 check "no container of the project is left" test -z "$left"
 finish

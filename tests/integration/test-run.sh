@@ -6,14 +6,7 @@
 # Usage: test-run.sh TEND_BINARY
 . "$(dirname "$0")/lib.sh" "$@"
 
-if [ ! -S /var/run/docker.sock ] && [ -z "${DOCKER_HOST:-}" ]; then
-    skip_all "no Docker engine on this machine (/var/run/docker.sock is absent)"
-fi
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-if ! "$ROOT/scripts/make-images" >"$T/images.log" 2>&1; then
-    notok "the test images can be made" "$(tail -n 5 "$T/images.log")"
-    finish
-fi
+need_docker
 
 P=tendrun$$
 cat >"$T/$P.yaml" <<EOF
