@@ -31,8 +31,12 @@ void ctrtrack_sent(CtrTrack *t, int sig, bool stopping)
         t->n_sent--;
     }
     t->sent[t->n_sent++] = sig;
-    if (stopping)
+    if (stopping) {
+        /* What another client sent before did not end it: tend's stop does. */
         t->tend_stopping = true;
+        t->other_signal = 0;
+        t->other_soft = false;
+    }
 }
 
 void ctrtrack_event(CtrTrack *t, const char *action, const char *signal)

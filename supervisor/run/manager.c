@@ -65,6 +65,7 @@ struct Svc {
     bool by_other;      /* it is down because another client ended or replaced its container */
     CtrEndHow other_how; /* how another client ended it (SE_ENDED) */
     bool other_removed; /* and its container is gone */
+    bool paused;        /* another client paused its container */
     char *adopt_id;     /* SE_ADOPT: the container to follow */
     char *replaced_id;  /* the other client's container in its place */
     char *replaced_name;
@@ -362,6 +363,7 @@ static void on_ctr_exited(void *ud, const CtrEnd *end)
     Svc *v = ud;
     int64_t status = end->status;
     v->proc_alive = false;
+    v->paused = false;
     uv_timer_stop(&v->kill_timer);
     v->exit_status = status;
     v->term_signal = status > 128 && status < 128 + 65 ? (int)(status - 128) : 0;
@@ -390,9 +392,11 @@ static void on_ctr_other(void *ud, CtrNote note, const char *detail)
                   detail ? detail : "?");
         break;
     case CTR_NOTE_PAUSED:
+        v->paused = true;
         say_other(m, v, "paused", "paused by another client (docker pause): its processes are frozen until docker unpause");
         break;
     case CTR_NOTE_UNPAUSED:
+        v->paused = false;
         say_other(m, v, "unpaused", "unpaused by another client (docker unpause)");
         break;
     case CTR_NOTE_REMOVED:
@@ -1533,6 +1537,8 @@ static char *svc_why(const Manager *m, const Svc *v)
     case _SS_MAX:
         break;
     }
+    if (v->paused && service_state_is_live(v->state))
+        strbuf_puts(&b, "; paused by another client (docker pause)");
     /* What it runs beside: a dependency another client took down. */
     if (service_state_is_live(v->state) && v->state != SS_STOPPING) {
         StrBuf d;

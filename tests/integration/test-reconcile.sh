@@ -1,10 +1,10 @@
 #!/bin/sh
 # Other clients acting on the containers of a running `tend up -d`, each
 # test playing the other client against the real engine: `docker kill -s
-# KILL`, `docker rm -f`, `docker stop`, `docker start`, `docker rename`,
-# a container made by hand with tend's labels, and docker compose v5 `up
-# -d` and `down` on the same project, with restart policies "no" and
-# "unless-stopped". For each: the one line tend prints (in tend.log and
+# KILL`, `docker rm -f`, `docker stop`, `docker start`, `docker pause`,
+# `docker rename`, a container made by hand with tend's labels, and docker
+# compose v5 `up -d` and `down` on the same project, with restart policies
+# "no" and "unless-stopped". For each: the one line tend prints (in tend.log and
 # `tend events`), the state and the why of `tend ps`, whether the
 # container is made or started again, and that tend still runs. Then the
 # end of the background tend is said, with its reason. TAP output.
@@ -186,6 +186,14 @@ if wait_for 10 state_is db ready && ps_of app why | grep -q "^running (no probe)
 else
     notok "tend start db: db ready, and app's why no longer names it" "db $(ps_of db state), app: $(ps_of app why)"
 fi
+
+# ---- docker pause: said, and shown ----
+docker pause "$P-app-1" >/dev/null
+expect "docker pause of app: one line" \
+    'app | paused by another client (docker pause): its processes are frozen until docker unpause'
+expect_state app ready "paused by another client (docker pause)"
+docker unpause "$P-app-1" >/dev/null
+expect "docker unpause of app: one line" 'app | unpaused by another client (docker unpause)'
 
 # ---- docker rename: still followed ----
 docker rename "$P-worker-1" "$P-worker-renamed"

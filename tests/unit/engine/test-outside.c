@@ -51,6 +51,16 @@ TEST(tends_own_stop_is_tends)
     CHECK_INT(ctrtrack_end(&t, 137, false, false).how, CTR_END_EXIT);
 }
 
+TEST(a_signal_another_client_sent_before_tends_stop_did_not_end_it)
+{
+    CtrTrack t = {0};
+    feed(&t, (const char *const[]){"kill:2", NULL}); /* ignored by the process */
+    ctrtrack_sent(&t, SIGTERM, true);
+    feed(&t, (const char *const[]){"kill:15", "die", NULL});
+    CHECK(!ctrtrack_unexpected(&t));
+    CHECK_INT(ctrtrack_end(&t, 0, false, false).how, CTR_END_EXIT);
+}
+
 TEST(a_reload_signal_from_tend_does_not_make_an_exit_expected)
 {
     CtrTrack t = {0};
