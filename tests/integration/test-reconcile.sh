@@ -254,9 +254,9 @@ else
         skip "containers docker compose made with the file's configuration are adopted" \
             "tend's config hash ($mine) is not docker compose's ($theirs)"
     else
-        n0=$(log_count 'made and started by another client (docker compose')
+        n0=$(log_count 'made and started by another client')
         dc -f "$P.yaml" up -d --force-recreate >"$T/compose-up2.out" 2>&1
-        if wait_for 20 eval '[ "$(log_count "made and started by another client (docker compose")" -ge $((n0 + 3)) ]' &&
+        if wait_for 20 eval '[ "$(log_count "made and started by another client")" -ge $((n0 + 3)) ]' &&
             wait_for 10 eval 'state_is db ready && state_is app ready && state_is worker ready'; then
             ok "containers docker compose made with the file's configuration are adopted"
         else
