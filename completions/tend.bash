@@ -36,7 +36,7 @@ _tend_profiles()
 _tend()
 {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-    local commands="attach config down env envs events exec help kube logs ps restart run seed start stop up version wait watch"
+    local commands="attach build config cp create down env envs events exec help images kill kube logs ls pause port ps pull restart rm run seed start stop top unpause up version wait watch"
     local i w cmd="" cmd_i=0
 
     for ((i = 1; i < COMP_CWORD; i++)); do
@@ -82,6 +82,18 @@ _tend()
     local opts="" services=1
     case $cmd in
     attach) opts="-n --tail -t --timestamps --no-color --no-log-prefix --json" ;;
+    build) opts="--build-arg --no-cache --pull --with-dependencies -q --quiet" ;;
+    cp)
+        opts="--index -L --follow-link -a --archive"
+        # SERVICE:PATH or a local path
+        if [[ $cur != -* && $prev != --index ]]; then
+            compopt -o filenames -o nospace 2>/dev/null
+            _tend_globals
+            COMPREPLY=($(compgen -f -- "$cur") $(compgen -S : -W "$("${COMP_WORDS[0]}" "${_tend_g[@]}" --profile '*' config --services 2>/dev/null)" -- "$cur"))
+            return
+        fi
+        ;;
+    create) opts="--build --no-deps --remove-orphans" ;;
     config) opts="--format --services --profiles --volumes --images --no-interpolate -q --quiet" ;;
     down)
         opts="-v --volumes --remove-orphans -t --timeout --rmi"
@@ -100,21 +112,32 @@ _tend()
         opts="--json"
         services=0
         ;;
-    exec) opts="-T --no-TTY -e --env -u --user -w --workdir" ;;
+    exec) opts="-T --no-TTY -t --tty -i --interactive -d --detach -e --env -u --user -w --workdir --index --privileged" ;;
     help)
         COMPREPLY=($(compgen -W "$commands" -- "$cur"))
         return
         ;;
+    images) opts="--format -q --quiet" ;;
+    kill) opts="-s --signal --remove-orphans" ;;
+    ls)
+        opts="-a --all --format --filter -q --quiet"
+        services=0
+        ;;
+    pause | unpause | top) ;;
+    port) opts="--protocol --index" ;;
+    pull) opts="--policy --ignore-buildable --ignore-pull-failures --include-deps -q --quiet" ;;
+    rm) opts="-f --force -s --stop -v --volumes" ;;
     logs) opts="-f --follow -n --tail --since -t --timestamps --no-color --no-log-prefix --json" ;;
     ps) opts="--format --json -a --all -q --quiet" ;;
     restart | stop) opts="-t --timeout" ;;
-    run) opts="--rm --no-deps -e --env --name --entrypoint -u --user -w --workdir --service-ports -T --no-TTY --profile" ;;
+    run) opts="--rm --no-deps -e --env --env-from-file -l --label --name --entrypoint -u --user -w --workdir -P --service-ports -p --publish -v --volume -T --no-TTY -t --tty -i --interactive --build --pull --remove-orphans -q --quiet --use-aliases --profile" ;;
     seed) opts="--force" ;;
     start) ;;
     up | watch) opts="-d --detach --wait --wait-timeout --no-deps --except --abort-on-container-exit --exit-code-from --profile --no-color --timestamps --no-log-prefix --json --remove-orphans --build --watch" ;;
     wait) opts="--healthy --completed --started --stopped --timeout --json" ;;
     version)
-        return
+        opts="-f --format --short"
+        services=0
         ;;
     esac
     opts+=" -h --help"
@@ -124,7 +147,8 @@ _tend()
         case $cmd in
         config) COMPREPLY=($(compgen -W "yaml json" -- "$cur")) ;;
         env) COMPREPLY=($(compgen -W "dotenv shell json" -- "$cur")) ;;
-        ps) COMPREPLY=($(compgen -W "table json" -- "$cur")) ;;
+        ps | images | ls) COMPREPLY=($(compgen -W "table json" -- "$cur")) ;;
+        version) COMPREPLY=($(compgen -W "pretty json" -- "$cur")) ;;
         esac
         return
         ;;
@@ -140,11 +164,28 @@ _tend()
         COMPREPLY=($(compgen -W "local all" -- "$cur"))
         return
         ;;
+    -s | --signal)
+        [[ $cmd == kill ]] && COMPREPLY=($(compgen -W "SIGKILL SIGTERM SIGINT SIGHUP SIGQUIT SIGUSR1 SIGUSR2 SIGSTOP SIGCONT" -- "$cur"))
+        [[ $cmd == kill ]] && return
+        ;;
+    --protocol)
+        COMPREPLY=($(compgen -W "tcp udp" -- "$cur"))
+        return
+        ;;
+    --policy | --pull)
+        [[ $cmd == pull ]] && COMPREPLY=($(compgen -W "missing always" -- "$cur"))
+        [[ $cmd == run ]] && COMPREPLY=($(compgen -W "always missing never" -- "$cur"))
+        [[ $cmd == pull || $cmd == run ]] && return
+        ;;
+    --env-from-file | -v | --volume)
+        [[ $cmd == run ]] && compopt -o filenames 2>/dev/null && COMPREPLY=($(compgen -f -- "$cur")) && return
+        ;;
     -w | --workdir)
         [[ $cmd == exec || $cmd == run ]] && return
         ;;
-    -t | --timeout | --wait-timeout | -n | --tail | --since | -e | --env | -u | --user | --name | --entrypoint)
-        return
+    -t | --timeout | --wait-timeout | -n | --tail | --since | -e | --env | -u | --user | --name | --entrypoint | \
+        --index | --build-arg | -l | --label | -p | --publish | --filter)
+        [[ $prev == -t && ($cmd == exec || $cmd == run) ]] || return
         ;;
     esac
 
@@ -159,7 +200,8 @@ _tend()
         for ((i = cmd_i + 1; i < COMP_CWORD; i++)); do
             w=${COMP_WORDS[i]}
             case $w in
-            -e | --env | -u | --user | -w | --workdir | --name | --entrypoint | --profile | --format) ((i++)) ;;
+            -e | --env | -u | --user | -w | --workdir | --name | --entrypoint | --profile | --format | --index | \
+                --env-from-file | -l | --label | -p | --publish | -v | --volume | --pull) ((i++)) ;;
             -*) ;;
             *) ((n++)) ;;
             esac

@@ -115,18 +115,24 @@ static int lifecycle(const char *action, const char *usage, ConfigOptions *o, in
             return 2;
         }
     }
+    r = cli_lifecycle(action, p, &names, timeout);
+    project_free(p);
+    strvec_free(&names);
+    return r;
+}
+
+int cli_lifecycle(const char *action, const Project *p, const StrVec *names, int timeout)
+{
     /* A running tend does it itself (host processes too). */
     CtlClient *cl = NULL;
-    r = cli_connect_project(p, action, &cl);
+    int r = cli_connect_project(p, action, &cl);
     if (r != 0) {
-        int status = r < 0 ? 1 : via_socket(cl, action, &names, timeout);
+        int status = r < 0 ? 1 : via_socket(cl, action, names, timeout);
         ctl_close(cl);
-        strvec_free(&names);
-        project_free(p);
         return status;
     }
-    for (size_t i = 0; i < names.n; i++) {
-        const Service *s = project_service(p, names.v[i]);
+    for (size_t i = 0; i < names->n; i++) {
+        const Service *s = project_service(p, names->v[i]);
         if (s->runtime == RUNTIME_HOST)
             fprintf(stderr, "tend %s: %s is a host process: it runs only under `tend up`\n", action,
                     s->name);
@@ -145,7 +151,7 @@ static int lifecycle(const char *action, const char *usage, ConfigOptions *o, in
         status = 1;
     } else {
         EachRun run = {0};
-        docker_each(dk, action, &names, timeout, on_each, &run);
+        docker_each(dk, action, names, timeout, on_each, &run);
         while (!run.done && uv_run(&loop, UV_RUN_ONCE))
             ;
         status = run.done && run.ok ? 0 : 1;
@@ -154,8 +160,6 @@ static int lifecycle(const char *action, const char *usage, ConfigOptions *o, in
     logmux_free(mux);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
-    project_free(p);
-    strvec_free(&names);
     return status;
 }
 

@@ -155,12 +155,54 @@ static int cmd_config(ConfigOptions *o, int argc, char **argv)
 
 /* ---- version, help ---- */
 
+static const char version_usage[] =
+    "Usage: tend version [OPTIONS]\n"
+    "\n"
+    "Shows the version, as docker compose version does.\n"
+    "\n"
+    "Options:\n"
+    "  -f, --format pretty|json   output format (default pretty)\n"
+    "      --short                only the number\n"
+    "  -h, --help                 show this help\n";
+
 static int cmd_version(ConfigOptions *o, int argc, char **argv)
 {
+    enum { OPT_SHORT = 256 };
+    static const struct option opts[] = {
+        {"format", required_argument, NULL, 'f'},
+        {"short", no_argument, NULL, OPT_SHORT},
+        {"help", no_argument, NULL, 'h'},
+        {0},
+    };
     (void)o;
-    (void)argc;
-    (void)argv;
-    printf("tend %s\n", TEND_VERSION);
+    bool json = false, short_form = false;
+    int c;
+    while (argv && (c = getopt_long(argc, argv, "f:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            if (!streq(optarg, "json") && !streq(optarg, "pretty") && !streq(optarg, "")) {
+                fprintf(stderr, "tend version: --format must be pretty or json, not \"%s\"\n", optarg);
+                return EXIT_USAGE;
+            }
+            json = streq(optarg, "json");
+            break;
+        case OPT_SHORT:
+            short_form = true;
+            break;
+        case 'h':
+            fputs(version_usage, stdout);
+            return EXIT_OK;
+        default:
+            fputs("Run 'tend version --help' for usage.\n", stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (short_form)
+        printf("%s\n", TEND_VERSION);
+    else if (json)
+        printf("{\"version\":\"%s\"}\n", TEND_VERSION);
+    else
+        printf("tend version %s\n", TEND_VERSION);
     return EXIT_OK;
 }
 
@@ -190,7 +232,10 @@ static int cmd_help(ConfigOptions *o, int argc, char **argv);
 
 static const Command commands[] = {
     {"attach", "Follow the output of the tend up running in the background", attach_usage, cmd_attach},
+    {"build", "Build the images of services with build:", build_usage, cmd_build},
     {"config", "Validate the services files and print the normalized project", config_usage, cmd_config},
+    {"cp", "Copy files between a service's container and this machine", cp_usage, cmd_cp},
+    {"create", "Create the services' containers without starting them", create_usage, cmd_create},
     {"down", "Stop and remove the project's containers and networks (volumes with -v)", down_usage,
      cmd_down},
     {"env", "Print the environment (and command) tend gives a service, for IDEs", env_usage, cmd_env},
@@ -199,18 +244,27 @@ static const Command commands[] = {
      cmd_events},
     {"exec", "Run a command in a service's running container", exec_usage, cmd_exec},
     {"help", "Show help for a command", "Usage: tend help [COMMAND]\n", cmd_help},
+    {"images", "List the images of the project's containers", images_usage, cmd_images},
+    {"kill", "Send a signal to the services (SIGKILL by default)", kill_usage, cmd_kill},
     {"kube", "Write a Kustomize tree (base and one overlay per environment) for Kubernetes", kube_usage,
      cmd_kube},
     {"logs", "Show the services' output (-f to follow)", logs_usage, cmd_logs},
+    {"ls", "List the running projects (containers on this engine, running tends)", ls_usage, cmd_ls},
+    {"pause", "Freeze the services' containers and processes", pause_usage, cmd_pause},
+    {"port", "Print the host address where a service's port is published", port_usage, cmd_port},
     {"ps", "List the services: state, health, since, restarts, ports", ps_usage, cmd_ps},
+    {"pull", "Pull the services' images", pull_usage, cmd_pull},
     {"restart", "Restart the project's containers", restart_usage, cmd_restart},
+    {"rm", "Remove the services' stopped containers", rm_usage, cmd_rm},
     {"run", "Run a one-off command for a service, once its dependencies are ready", run_usage, cmd_run},
     {"seed", "Run the services' seed steps against the running stack", seed_usage, cmd_seed},
     {"start", "Start the project's stopped containers", start_usage, cmd_start},
     {"stop", "Stop the project's containers, keeping them", stop_usage, cmd_stop},
+    {"top", "Show the services' processes", top_usage, cmd_top},
+    {"unpause", "Thaw what tend pause froze", unpause_usage, cmd_unpause},
     {"up", "Start the stack in the foreground, each service once its dependencies are ready", up_usage,
      cmd_up},
-    {"version", "Show the version", "Usage: tend version\n", cmd_version},
+    {"version", "Show the version (--short, --format json)", version_usage, cmd_version},
     {"wait", "Wait until services are ready or completed (for scripts)", wait_usage, cmd_wait},
     {"watch", "Start the stack and reload services when their files change (up --watch)", watch_usage,
      cmd_watch},

@@ -6,9 +6,11 @@
  * thread. */
 #include "ctl/proto.h"
 
+
 #include "lib/util.h"
 #include "load/parse.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -39,6 +41,45 @@ char *ctl_socket_path(const Project *p)
         return xasprintf("%s/tend/%s.sock", rt, p->name);
     _cleanup_free_ char *dir = project_state_dir(p);
     return xasprintf("%s/ctl.sock", dir);
+}
+
+void ctl_socket_paths(StrVec *ret)
+{
+    const char *rt = getenv("XDG_RUNTIME_DIR");
+    _cleanup_free_ char *dir = NULL;
+    if (rt && *rt) {
+        dir = xasprintf("%s/tend", rt);
+    } else {
+        /* the state folder of a project named "x" is STATE/tend/x */
+        Project probe = {.name = (char *)"x"};
+        _cleanup_free_ char *one = project_state_dir(&probe);
+        dir = path_dirname(one);
+    }
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    StrVec found = {0};
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        if (rt && *rt) {
+            if (str_endswith(de->d_name, ".sock"))
+                strvec_push_take(&found, path_join(dir, de->d_name));
+        } else {
+            _cleanup_free_ char *sub = path_join(dir, de->d_name);
+            char *sock = path_join(sub, "ctl.sock");
+            if (access(sock, F_OK) == 0)
+                strvec_push_take(&found, sock);
+            else
+                free(sock);
+        }
+    }
+    closedir(d);
+    strvec_sort(&found);
+    for (size_t i = 0; i < found.n; i++)
+        strvec_push(ret, found.v[i]);
+    strvec_free(&found);
 }
 
 /* ---- times ---- */

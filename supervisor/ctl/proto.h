@@ -44,6 +44,11 @@ CtlWaitCond ctl_wait_cond_from_string(const char *s);
  * STATE_DIR/ctl.sock (project_state_dir). malloc'd. */
 char *ctl_socket_path(const Project *p);
 
+/* Every socket file a running tend of this user may have, found where
+ * ctl_socket_path puts them (for tend ls); whether one answers is
+ * client.h's ctl_probe. Appended to ret, sorted. */
+void ctl_socket_paths(StrVec *ret);
+
 /* ---- log files: DIR/SERVICE.log and its rotated SERVICE.log.1 ---- */
 
 /* One line of a log file, "2026-11-23T11:30:00.123Z stdout text". */

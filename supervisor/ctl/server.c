@@ -16,6 +16,7 @@
 #include "tend-version.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -69,7 +70,7 @@ struct Conn {
     uv_pipe_t pipe;
     uv_timer_t wait_timer;
     int handles; /* of the two above, still open */
-    int works;   /* history reads in flight */
+    int works;   /* history reads and pauses in flight */
     bool closing;
     StrBuf in;
     /* logs --follow */
@@ -368,7 +369,7 @@ static json_t *svc_json(CtlServer *c, const ManagerView *v)
     json_t *o = json_object();
     json_object_set_new(o, "service", json_string(s->name));
     json_object_set_new(o, "runtime", json_string(runtime_kind_to_string(s->runtime)));
-    json_object_set_new(o, "state", json_string(service_state_to_string(v->state)));
+    json_object_set_new(o, "state", json_string(v->paused ? "paused" : service_state_to_string(v->state)));
     const char *h = health_of(v);
     json_object_set_new(o, "health", h ? json_string(h) : json_null());
     if (v->since_rt) {
@@ -399,6 +400,8 @@ static json_t *svc_json(CtlServer *c, const ManagerView *v)
     }
     json_object_set_new(o, "ports", ports);
     json_object_set_new(o, "selected", json_boolean(v->selected));
+    if (v->paused)
+        json_object_set_new(o, "paused", json_true());
     if (v->pid > 0)
         json_object_set_new(o, "pid", json_integer(v->pid));
     if (v->ip)
@@ -426,6 +429,12 @@ static void cmd_ps(Conn *k, json_int_t id)
     json_object_set_new(v, "project", json_string(manager_project(m)->name));
     json_object_set_new(v, "pid", json_integer(getpid()));
     json_object_set_new(v, "stopping", json_boolean(manager_stopping(m)));
+    const Project *p = manager_project(m);
+    json_t *files = json_array();
+    for (size_t i = 0; i < p->config_files.n; i++)
+        json_array_append_new(files, json_string(p->config_files.v[i]));
+    json_object_set_new(v, "config_files", files);
+    json_object_set_new(v, "working_dir", json_string(p->workdir));
     json_t *arr = json_array();
     for (size_t i = 0; i < manager_size(m); i++) {
         ManagerView sv;
@@ -488,7 +497,7 @@ static bool wait_judge(Conn *k, int mode)
             verdict = 0;
         json_t *o = json_object();
         json_object_set_new(o, "service", json_string(v->def->name));
-        json_object_set_new(o, "state", json_string(service_state_to_string(v->state)));
+        json_object_set_new(o, "state", json_string(v->paused ? "paused" : service_state_to_string(v->state)));
         json_object_set_new(o, "reached", json_boolean(st > 0));
         if (st <= 0) {
             const char *why = v->reason ? v->reason : v->probe_detail;
@@ -802,15 +811,22 @@ static void cmd_logs(Conn *k, json_int_t id, json_t *req)
 
 /* ---- actions ---- */
 
+/* The services an action asks for (parse_services); false with an error
+ * sent when tend is stopping or a name is wrong. */
+static bool action_services(Conn *k, json_int_t id, json_t *req, bool **ret_sel)
+{
+    if (manager_stopping(k->c->m)) {
+        conn_error(k, id, "tend is stopping");
+        return false;
+    }
+    return parse_services(k, id, req, ret_sel);
+}
+
 static void cmd_action(Conn *k, json_int_t id, json_t *req, const char *cmd)
 {
     Manager *m = k->c->m;
-    if (manager_stopping(m)) {
-        conn_error(k, id, "tend is stopping");
-        return;
-    }
     bool *sel;
-    if (!parse_services(k, id, req, &sel))
+    if (!action_services(k, id, req, &sel))
         return;
     json_t *done = json_array();
     ManagerAct act = streq(cmd, "stop") ? MANAGER_STOP : streq(cmd, "start") ? MANAGER_START : MANAGER_RESTART;
@@ -831,6 +847,129 @@ static void cmd_action(Conn *k, json_int_t id, json_t *req, const char *cmd)
     json_t *r = reply(id, true);
     json_object_set_new(r, "services", done);
     conn_send(k, r);
+}
+
+/* kill: the signal to the services that run (all selected ones without
+ * "services"). The reply names those that got it. */
+static void cmd_kill(Conn *k, json_int_t id, json_t *req)
+{
+    Manager *m = k->c->m;
+    json_t *sv = json_object_get(req, "signal");
+    int sig = json_is_integer(sv) ? (int)json_integer_value(sv) : SIGKILL;
+    if (sig <= 0 || sig >= 65) {
+        conn_error(k, id, "bad signal %d", sig);
+        return;
+    }
+    bool *sel;
+    if (!action_services(k, id, req, &sel))
+        return;
+    json_t *done = json_array();
+    size_t n = manager_size(m);
+    for (size_t j = 0; j < n; j++) {
+        size_t i = n - 1 - j; /* dependents first, as stop */
+        ManagerView v;
+        manager_view(m, i, &v);
+        if (sel ? !sel[i] : !v.selected)
+            continue;
+        if (manager_kill(m, i, sig) == 0)
+            json_array_append_new(done, json_string(v.def->name));
+    }
+    free(sel);
+    json_t *r = reply(id, true);
+    json_object_set_new(r, "services", done);
+    conn_send(k, r);
+}
+
+/* pause/unpause: answered once every service asked for is frozen (or
+ * thawed): a container's pause is a request to the engine. */
+typedef struct PauseReq {
+    Conn *k;
+    json_int_t id;
+    int left;
+    json_t *done;   /* names */
+    json_t *errors; /* "service: message" */
+} PauseReq;
+
+static void pause_finish(PauseReq *pr)
+{
+    Conn *k = pr->k;
+    if (!k->closing) {
+        json_t *r = reply(pr->id, json_array_size(pr->errors) == 0);
+        json_object_set_new(r, "services", pr->done);
+        if (json_array_size(pr->errors)) {
+            _cleanup_free_ char *msg = NULL;
+            StrBuf b;
+            strbuf_init(&b, 0);
+            size_t i;
+            json_t *e;
+            json_array_foreach(pr->errors, i, e)
+                strbuf_printf(&b, "%s%s", i ? "; " : "", json_string_value(e));
+            msg = strbuf_steal(&b);
+            json_object_set_new(r, "error", json_string(msg));
+        }
+        conn_send(k, r);
+    } else {
+        json_decref(pr->done);
+    }
+    json_decref(pr->errors);
+    free(pr);
+    k->works--;
+    conn_maybe_free(k);
+}
+
+typedef struct PauseOne {
+    PauseReq *pr;
+    char *name;
+} PauseOne;
+
+static void on_pause_done(void *ud, const char *err)
+{
+    PauseOne *one = ud;
+    PauseReq *pr = one->pr;
+    if (err) {
+        _cleanup_free_ char *e = xasprintf("%s: %s", one->name, err);
+        json_array_append_new(pr->errors, json_string(e));
+    } else {
+        json_array_append_new(pr->done, json_string(one->name));
+    }
+    free(one->name);
+    free(one);
+    if (--pr->left == 0)
+        pause_finish(pr);
+}
+
+static void cmd_pause(Conn *k, json_int_t id, json_t *req, bool pause)
+{
+    Manager *m = k->c->m;
+    bool *sel;
+    if (!action_services(k, id, req, &sel))
+        return;
+    PauseReq *pr = xcalloc(1, sizeof *pr);
+    pr->k = k;
+    pr->id = id;
+    pr->left = 1; /* this function's own hold, dropped at its end */
+    pr->done = json_array();
+    pr->errors = json_array();
+    k->works++;
+    for (size_t i = 0; i < manager_size(m); i++) {
+        ManagerView v;
+        manager_view(m, i, &v);
+        if (sel ? !sel[i] : !v.selected)
+            continue;
+        PauseOne *one = xcalloc(1, sizeof *one);
+        one->pr = pr;
+        one->name = xstrdup(v.def->name);
+        pr->left++;
+        int r = manager_pause(m, i, pause, on_pause_done, one);
+        if (r < 0) { /* not running: nothing to do, as compose says nothing */
+            pr->left--;
+            free(one->name);
+            free(one);
+        }
+    }
+    free(sel);
+    if (--pr->left == 0)
+        pause_finish(pr);
 }
 
 /* ---- requests ---- */
@@ -862,6 +1001,10 @@ static void handle_line(Conn *k, const char *line, size_t len)
         conn_send(k, r);
     } else if (streq(cmd, "restart") || streq(cmd, "stop") || streq(cmd, "start"))
         cmd_action(k, id, req, cmd);
+    else if (streq(cmd, "kill"))
+        cmd_kill(k, id, req);
+    else if (streq(cmd, "pause") || streq(cmd, "unpause"))
+        cmd_pause(k, id, req, streq(cmd, "pause"));
     else if (streq(cmd, "down")) {
         conn_send(k, reply(id, true));
         manager_say(c->m, MANAGER_NONE, "tend down asked to stop");

@@ -47,6 +47,7 @@ struct Container {
     bool built;
     bool prebuild;         /* --build: build first, then look for the container */
     bool first_start;      /* may use the lists made while preparing */
+    bool proceeding;       /* docker_proceed: past the created callback */
     bool image_checked;    /* cur_image is known */
     char *cur_image;       /* the ID the image name points at now ("" unknown) */
     json_t *entry;         /* the container's entry in the list, if it exists */
@@ -98,6 +99,8 @@ struct DockerRt {
     json_t *existing; /* the project's containers as listed while preparing */
     json_t *images;   /* the engine's images as listed while preparing */
     bool build_all;   /* up --build */
+    bool create_only; /* tend create: containers made, none started */
+    unsigned console_rows, console_cols; /* tend run's terminal */
     StrVec built;     /* services whose image this run built already */
     StrVec started;   /* services started at least once (their list entry used) */
     void (*other)(void *ud, const DockerOther *o); /* what other clients do (docker_set_other) */
@@ -498,6 +501,17 @@ void docker_set_build(DockerRt *d, bool on)
     d->build_all = on;
 }
 
+void docker_set_console_size(DockerRt *d, unsigned rows, unsigned cols)
+{
+    d->console_rows = rows;
+    d->console_cols = cols;
+}
+
+void docker_set_create_only(DockerRt *d, bool on)
+{
+    d->create_only = on;
+}
+
 void docker_set_remove_orphans(DockerRt *d, bool on)
 {
     d->remove_orphans = on;
@@ -798,9 +812,12 @@ static void follow(Container *c)
     c->following = true;
     c->ended = false;
     c->track = (CtrTrack){0};
-    char *path = xasprintf("/containers/%s/logs?follow=1&stdout=1&stderr=1%s", c->id, extra);
-    c->logs = engine_stream(c->d->e, "GET", path, NULL, on_logs_chunk, on_logs_done, c);
-    free(path);
+    char *path;
+    if (!c->cb.created) { /* else an attachment carries the output */
+        path = xasprintf("/containers/%s/logs?follow=1&stdout=1&stderr=1%s", c->id, extra);
+        c->logs = engine_stream(c->d->e, "GET", path, NULL, on_logs_chunk, on_logs_done, c);
+        free(path);
+    }
     path = xasprintf("/containers/%s/wait?condition=not-running", c->id);
     c->wait = engine_request(c->d->e, "POST", path, NULL, on_wait_done, c);
     free(path);
@@ -998,7 +1015,15 @@ static void connect_next(Container *c)
 {
     const Service *s = c->s;
     if (c->net_next >= s->n_networks) {
-        start(c);
+        if (c->d->create_only) {
+            logmux_system(c->d->mux, s->name, "created %s", c->name);
+            c->started_reported = true;
+            c->cb.started(c->ud, true, NULL);
+        } else if (c->cb.created && !c->proceeding) {
+            c->cb.created(c->ud, c->id);
+        } else {
+            start(c);
+        }
         return;
     }
     const NetworkAttach *na = &s->networks[c->net_next++];
@@ -1111,6 +1136,12 @@ static json_t *create_body(Container *c, char **ret_err)
         json_object_set_new(b, "Hostname", json_string(s->hostname));
     json_object_set_new(b, "Tty", json_boolean(s->tty));
     json_object_set_new(b, "OpenStdin", json_boolean(s->stdin_open));
+    if (c->cb.created) { /* attached by tend run: stdin ends with that attachment */
+        json_object_set_new(b, "AttachStdin", json_boolean(s->stdin_open));
+        json_object_set_new(b, "AttachStdout", json_true());
+        json_object_set_new(b, "AttachStderr", json_true());
+        json_object_set_new(b, "StdinOnce", json_boolean(s->stdin_open));
+    }
 
     json_t *labels = labels_json(&s->labels, p->name, s->name, LABEL_SERVICE);
     json_object_set_new(labels, LABEL_NUMBER, json_string("1"));
@@ -1278,6 +1309,8 @@ static json_t *create_body(Container *c, char **ret_err)
         json_object_set_new(hc, "Ulimits", ul);
     }
     json_object_set_new(hc, "ReadonlyRootfs", json_boolean(s->read_only));
+    if (c->cb.created && s->tty && c->d->console_rows && engine_api_at_least(c->d->e, 1, 42))
+        json_object_set_new(hc, "ConsoleSize", json_pack("[i,i]", c->d->console_rows, c->d->console_cols));
     json_t *rp = json_object();
     json_object_set_new(rp, "Name", json_string("no"));
     json_object_set_new(hc, "RestartPolicy", rp);
@@ -1585,7 +1618,10 @@ static void decide(Container *c)
     /* An image that is gone or unknown does not count as a change. */
     bool same_image = !same_config || !*c->cur_image || !ctr_image || streq(ctr_image, c->cur_image);
     if (same_config && same_image) {
-        if (state && streq(state, "running")) {
+        if (c->d->create_only) {
+            c->started_reported = true;
+            c->cb.started(c->ud, true, NULL); /* there already, as it should be */
+        } else if (state && streq(state, "running")) {
             c->adopted = true;
             logmux_system(c->d->mux, c->s->name, "adopted running container %s (unchanged)", c->name);
             adopt(c, found);
@@ -1760,6 +1796,15 @@ Container *docker_start(DockerRt *d, const Service *s, const ContainerCbs *cbs, 
     }
     look_up(c);
     return c;
+}
+
+void docker_proceed(Container *c, const char *err)
+{
+    c->proceeding = true;
+    if (err)
+        fail(c, "%s", err);
+    else
+        start(c);
 }
 
 static void on_killed(void *ud, int status, json_t *body, const char *err)

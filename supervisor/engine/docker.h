@@ -32,7 +32,12 @@ typedef struct ContainerCbs {
     void (*exited)(void *ud, const CtrEnd *end);
     /* health_status events, for containers with a healthcheck. */
     void (*health)(void *ud, bool healthy);
-    /* Something another client did that does not end it (may be NULL). */
+    /* Optional (tend run, attached): the new container exists and is not
+     * started; docker_proceed() starts it. With it the output is not read
+     * from the logs: the caller's attachment (engine/attach.h) carries it,
+     * and stdin stays open for that one attachment (StdinOnce). */
+    void (*created)(void *ud, const char *id);
+    /* Optional: something another client did that does not end it. */
     void (*other)(void *ud, CtrNote note, const char *detail);
 } ContainerCbs;
 
@@ -81,6 +86,16 @@ void docker_set_other(DockerRt *d, void (*fn)(void *ud, const DockerOther *o), v
  * file instead of only reporting them. */
 void docker_set_remove_orphans(DockerRt *d, bool on);
 
+/* With it (tend create), docker_start stops short of starting: a missing
+ * or changed container is created, an unchanged one left as it is, and
+ * cbs->started reports that; nothing is followed afterwards. */
+void docker_set_create_only(DockerRt *d, bool on);
+
+/* A terminal's size (rows, columns) for the containers made with a tty
+ * that are attached (cbs->created): their terminal has it from the start
+ * (HostConfig.ConsoleSize, API 1.42+) instead of 0x0 until a resize. */
+void docker_set_console_size(DockerRt *d, unsigned rows, unsigned cols);
+
 /* With it (up --build), every service with build: has its image built
  * before its container is looked at; a changed image recreates it. */
 void docker_set_build(DockerRt *d, bool on);
@@ -98,6 +113,9 @@ Container *docker_adopt(DockerRt *d, const Service *s, const char *id, const Con
  * nothing tend compares differs; never after docker_free. */
 void docker_explain(DockerRt *d, const Service *s, const char *id,
                     void (*done)(void *ud, const char *diff, const char *err), void *ud);
+/* After cbs->created: starts the container, or with err fails it (its
+ * started callback gets err). */
+void docker_proceed(Container *c, const char *err);
 /* Sends a signal to the container's main process. */
 void docker_signal(Container *c, int sig);
 /* The container's address on its first network ("" until known). */

@@ -799,6 +799,16 @@ ImageBuild *image_build(Engine *e, const char *context_dir, const char *dockerfi
                         void (*done)(void *ud, bool ok, const char *err), void *ud,
                         char **ret_err)
 {
+    return image_build_with(0, e, context_dir, dockerfile, target, args, tag, labels, on_line, done, ud,
+                            ret_err);
+}
+
+ImageBuild *image_build_with(unsigned flags, Engine *e, const char *context_dir, const char *dockerfile,
+                             const char *target, const Env *args, const char *tag, const Env *labels,
+                             void (*on_line)(void *ud, const char *line),
+                             void (*done)(void *ud, bool ok, const char *err), void *ud,
+                             char **ret_err)
+{
     char *err = NULL;
     StrBuf tar;
     strbuf_init(&tar, IMAGE_BUILD_CONTEXT_MAX);
@@ -821,6 +831,10 @@ ImageBuild *image_build(Engine *e, const char *context_dir, const char *dockerfi
     _cleanup_free_ char *qt = engine_escape(tag);
     _cleanup_free_ char *qd = engine_escape(df);
     strbuf_printf(&path, "/build?t=%s&dockerfile=%s&rm=1&forcerm=1", qt, qd);
+    if (flags & IMAGE_BUILD_NO_CACHE)
+        strbuf_puts(&path, "&nocache=1");
+    if (flags & IMAGE_BUILD_PULL)
+        strbuf_puts(&path, "&pull=1");
     if (target && *target) {
         _cleanup_free_ char *q = engine_escape(target);
         strbuf_printf(&path, "&target=%s", q);

@@ -85,6 +85,15 @@ ImageBuild *image_build(Engine *e, const char *context_dir, const char *dockerfi
                         void (*done)(void *ud, bool ok, const char *err), void *ud,
                         char **ret_err);
 
+/* The same with flags (tend build): */
+#define IMAGE_BUILD_NO_CACHE 1u /* nothing from the build cache */
+#define IMAGE_BUILD_PULL 2u     /* the FROM images pulled again */
+ImageBuild *image_build_with(unsigned flags, Engine *e, const char *context_dir, const char *dockerfile,
+                             const char *target, const Env *args, const char *tag, const Env *labels,
+                             void (*on_line)(void *ud, const char *line),
+                             void (*done)(void *ud, bool ok, const char *err), void *ud,
+                             char **ret_err);
+
 /* Stops a build: the request is dropped (the engine stops the build when the
  * connection closes and, with forcerm, removes its containers); no callback
  * follows. Safe inside on_line; does nothing inside done or for NULL. */

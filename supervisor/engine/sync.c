@@ -124,6 +124,12 @@ static int read_all(const char *path, StrBuf *b)
 
 int sync_tar(const char *src_root, const StrVec *paths, StrBuf *out, size_t *ret_missing, char **ret_err)
 {
+    return sync_tar_named(src_root, paths, NULL, out, ret_missing, ret_err);
+}
+
+int sync_tar_named(const char *src_root, const StrVec *paths, const StrVec *names, StrBuf *out,
+                   size_t *ret_missing, char **ret_err)
+{
     size_t old_len = out->len, missing = 0;
     int count = 0;
     for (size_t i = 0; i < paths->n; i++) {
@@ -132,6 +138,7 @@ int sync_tar(const char *src_root, const StrVec *paths, StrBuf *out, size_t *ret
             rel++;
         if (!*rel)
             continue;
+        const char *name = names ? names->v[i] : rel;
         _cleanup_free_ char *abs = path_join(src_root, rel);
         struct stat st;
         if (lstat(abs, &st) < 0) {
@@ -155,11 +162,11 @@ int sync_tar(const char *src_root, const StrVec *paths, StrBuf *out, size_t *ret
                 continue;
             }
             if (r >= 0)
-                r = put_entry(out, rel, '0', &st, data.data, data.len, NULL);
+                r = put_entry(out, name, '0', &st, data.data, data.len, NULL);
             strbuf_free(&data);
         } else if (S_ISDIR(st.st_mode)) {
-            _cleanup_free_ char *name = xasprintf("%s/", rel);
-            r = put_entry(out, name, '5', &st, NULL, 0, NULL);
+            _cleanup_free_ char *dname = xasprintf("%s/", name);
+            r = put_entry(out, dname, '5', &st, NULL, 0, NULL);
         } else if (S_ISLNK(st.st_mode)) {
             char target[4096];
             ssize_t n = readlink(abs, target, sizeof(target) - 1);
@@ -168,7 +175,7 @@ int sync_tar(const char *src_root, const StrVec *paths, StrBuf *out, size_t *ret
                 continue;
             }
             target[n] = '\0';
-            r = put_entry(out, rel, '2', &st, NULL, 0, target);
+            r = put_entry(out, name, '2', &st, NULL, 0, target);
         } else {
             continue; /* sockets, fifos and devices are not copied */
         }

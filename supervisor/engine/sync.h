@@ -26,6 +26,10 @@
  * written, or -errno with a malloc'd *ret_err naming the path (out is then
  * as it was). Reads the files synchronously: a burst of edited sources. */
 int sync_tar(const char *src_root, const StrVec *paths, StrBuf *out, size_t *ret_missing, char **ret_err);
+/* The same, with names->v[i] the entry's name for paths->v[i] (tend cp,
+ * which renames what it copies as docker cp does). */
+int sync_tar_named(const char *src_root, const StrVec *paths, const StrVec *names, StrBuf *out,
+                   size_t *ret_missing, char **ret_err);
 
 typedef struct SyncJob SyncJob;
 

@@ -28,8 +28,10 @@
 
 extern char **environ;
 
-/* Also defined in shim.c ("kill everything"); the two must agree. */
+/* Also defined in shim.c ("kill everything", "stop the group"); the two
+ * must agree. */
 #define SHIM_KILL_SIGNAL (SIGRTMIN + 2)
+#define SHIM_STOP_SIGNAL (SIGRTMIN + 3)
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
@@ -292,6 +294,12 @@ int host_start(uv_loop_t *loop, const Service *s, const char *project_dir, LogMu
     strvec_push(&args, "__shim");
     strvec_push(&args, "--ppid");
     strvec_push_take(&args, xasprintf("%ld", (long)getpid()));
+    /* A one-off of tend run: stdin passed on (-i), from the terminal in its
+     * foreground; with a terminal session (tty) the output too, as it is. */
+    bool oneoff = s->oneoff_name != NULL;
+    bool in = oneoff && s->stdin_open, fg = in && isatty(STDIN_FILENO), raw = oneoff && s->tty;
+    if (fg)
+        strvec_push(&args, "--foreground");
     strvec_push(&args, "--");
     for (size_t i = 0; i < argv.n; i++)
         strvec_push(&args, argv.v[i]);
@@ -309,7 +317,17 @@ int host_start(uv_loop_t *loop, const Service *s, const char *project_dir, LogMu
         {.flags = UV_IGNORE},
         {.flags = UV_IGNORE},
     };
-    if (mux) {
+    if (in) {
+        stdio[0].flags = UV_INHERIT_FD;
+        stdio[0].data.fd = STDIN_FILENO;
+    }
+    if (raw) {
+        for (int k = 1; k < 3; k++) {
+            stdio[k].flags = UV_INHERIT_FD;
+            stdio[k].data.fd = k;
+        }
+        p->out_eof = p->err_eof = true;
+    } else if (mux) {
         uv_pipe_init(loop, &p->out, 0);
         uv_pipe_init(loop, &p->err, 0);
         /* the flags are from the child's side: it writes */
@@ -336,7 +354,7 @@ int host_start(uv_loop_t *loop, const Service *s, const char *project_dir, LogMu
         /* uv_spawn initialises the handle even when it fails */
         p->closing = 1;
         uv_close((uv_handle_t *)&p->proc, host_on_fail_close);
-        if (mux) {
+        if (mux && !raw) {
             p->closing += 2;
             p->out.data = p->err.data = p;
             uv_close((uv_handle_t *)&p->out, host_on_fail_close);
@@ -345,7 +363,7 @@ int host_start(uv_loop_t *loop, const Service *s, const char *project_dir, LogMu
         goto out;
     }
     p->pid = p->proc.pid;
-    if (mux) {
+    if (mux && !raw) {
         host_attach(p, s->name, LOG_STDOUT, &p->out, host_on_out_eof, host_on_out_close);
         host_attach(p, s->name, LOG_STDERR, &p->err, host_on_err_eof, host_on_err_close);
     }
@@ -369,9 +387,9 @@ int host_signal(HostProc *p, int sig)
     if (!p || p->exited)
         return -ESRCH;
     /* The shim cannot pass on what it cannot catch: SIGKILL becomes its
-     * "kill everything" request; stopping the shim would stop nothing. */
+     * "kill everything" request, SIGSTOP its "stop the group" request. */
     if (sig == SIGSTOP)
-        return -EINVAL;
+        sig = SHIM_STOP_SIGNAL;
     if (sig == SIGKILL)
         sig = SHIM_KILL_SIGNAL;
     if (kill(p->pid, sig) < 0)

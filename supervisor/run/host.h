@@ -23,11 +23,14 @@ void host_set_shim(const char *tend_path);
 /* Starts the service: its command (a string runs through /bin/sh -c, an argv
  * as is; an entrypoint is put in front), in working_dir (relative to
  * project_dir; default project_dir), with tend's environment overlaid by the
- * service's. stdout and stderr go to mux sources of the service. Returns 0,
+ * service's. stdout and stderr go to mux sources of the service. A one-off
+ * of tend run (oneoff_name set) gets this process's stdin with stdin_open
+ * (and the terminal's foreground when stdin is one), and its stdout and
+ * stderr as they are with tty. Returns 0,
  * or -errno with *ret_err ("cannot run \"x\": No such file or directory"). */
 int host_start(uv_loop_t *loop, const Service *s, const char *project_dir, LogMux *mux, HostExitFn on_exit,
                void *ud, HostProc **ret, char **ret_err);
-/* Sends a signal to the whole process group. */
+/* Sends a signal to the whole process group (SIGSTOP and SIGCONT too). */
 int host_signal(HostProc *p, int sig);
 pid_t host_pid(const HostProc *p);
 /* Frees after on_exit was called (or kills with SIGKILL first if not). */

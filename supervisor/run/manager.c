@@ -65,12 +65,17 @@ struct Svc {
     bool by_other;      /* it is down because another client ended or replaced its container */
     CtrEndHow other_how; /* how another client ended it (SE_ENDED) */
     bool other_removed; /* and its container is gone */
-    bool paused;        /* another client paused its container */
+    bool paused_by_other; /* paused by another client (docker pause), not tend pause */
     char *adopt_id;     /* SE_ADOPT: the container to follow */
     char *replaced_id;  /* the other client's container in its place */
     char *replaced_name;
     char *replaced_maker;
     char *why;          /* manager_view's why, rebuilt on each view */
+    int kill_sig;       /* tend kill: stopped by this signal, with no grace period */
+    bool paused;        /* tend pause: frozen, probe held */
+    EngineReq *pause_req; /* a container's pause or unpause in flight */
+    void (*pause_done)(void *ud, const char *err);
+    void *pause_ud;
 };
 
 typedef struct Event {
@@ -331,6 +336,7 @@ static void on_proc_exit(void *ud, int64_t status, int sig)
     Svc *v = ud;
     Manager *m = v->m;
     v->proc_alive = false;
+    v->paused = false;
     v->exit_status = status;
     v->term_signal = sig;
     uv_timer_stop(&v->kill_timer);
@@ -382,6 +388,8 @@ static void on_ctr_exited(void *ud, const CtrEnd *end)
 
 /* Another client renamed, paused or unpaused the container tend follows,
  * or removed it after it ended. */
+static void pause_apply(Manager *m, Svc *v, bool pause, bool by_other);
+
 static void on_ctr_other(void *ud, CtrNote note, const char *detail)
 {
     Svc *v = ud;
@@ -392,12 +400,17 @@ static void on_ctr_other(void *ud, CtrNote note, const char *detail)
                   detail ? detail : "?");
         break;
     case CTR_NOTE_PAUSED:
-        v->paused = true;
-        say_other(m, v, "paused", "paused by another client (docker pause): its processes are frozen until docker unpause");
-        break;
     case CTR_NOTE_UNPAUSED:
-        v->paused = false;
-        say_other(m, v, "unpaused", "unpaused by another client (docker unpause)");
+        /* tend pause's own (in flight, or already applied) is not another client's */
+        if (v->pause_req || v->paused == (note == CTR_NOTE_PAUSED))
+            break;
+        if (note == CTR_NOTE_PAUSED)
+            say_other(m, v, "paused",
+                      "paused by another client (docker pause): its processes are frozen and its probe held until "
+                      "docker unpause or tend unpause");
+        else
+            say_other(m, v, "unpaused", "unpaused by another client (docker unpause)");
+        pause_apply(m, v, note == CTR_NOTE_PAUSED, true);
         break;
     case CTR_NOTE_REMOVED:
         if (service_state_is_live(v->state) || m->shutting_down)
@@ -409,6 +422,13 @@ static void on_ctr_other(void *ud, CtrNote note, const char *detail)
         }
         break;
     }
+}
+
+static void on_ctr_created(void *ud, const char *id)
+{
+    Svc *v = ud;
+    Manager *m = v->m;
+    m->o.run_created(m->o.run_ud, id);
 }
 
 static void on_ctr_health(void *ud, bool healthy)
@@ -555,7 +575,8 @@ static void stop_probe(Svc *v)
     }
 }
 
-static const ContainerCbs ctr_cbs = {on_ctr_started, on_ctr_exited, on_ctr_health, on_ctr_other};
+static const ContainerCbs ctr_cbs = {.started = on_ctr_started, .exited = on_ctr_exited, .health = on_ctr_health,
+                                     .other = on_ctr_other};
 
 static void spawn(Manager *m, Svc *v)
 {
@@ -578,7 +599,11 @@ static void spawn(Manager *m, Svc *v)
             v->ctr = NULL;
         }
         v->start_ns = mgr_mono_ns();
-        v->ctr = docker_start(m->dock, s, &ctr_cbs, v);
+        static const ContainerCbs attached = {.started = on_ctr_started, .exited = on_ctr_exited,
+                                              .health = on_ctr_health, .created = on_ctr_created,
+                                              .other = on_ctr_other};
+        bool attach = m->o.run_created && m->o.run_service && streq(m->o.run_service, s->name);
+        v->ctr = docker_start(m->dock, s, attach ? &attached : &ctr_cbs, v);
         return; /* on_ctr_started posts SE_SPAWNED or SE_SPAWN_FAILED */
     }
     char *err = NULL;
@@ -618,10 +643,15 @@ static void signal_stop(Manager *m, Svc *v)
     stop_probe(v);
     if (!v->proc_alive)
         return;
-    svc_signal(v, v->def->stop_signal);
+    svc_signal(v, v->kill_sig ? v->kill_sig : v->def->stop_signal);
+    /* A frozen process would not see the signal: a host group is thawed;
+     * the engine thaws a paused container itself for its stop signal. */
+    if (v->paused && v->proc)
+        svc_signal(v, SIGCONT);
+    v->paused = false;
     if (m->forced)
         svc_signal(v, SIGKILL);
-    else
+    else if (!v->kill_sig) /* tend kill waits for nothing, as docker kill */
         uv_timer_start(&v->kill_timer, on_kill_timer, (uint64_t)(v->def->stop_grace_period / 1000000), 0);
 }
 
@@ -963,6 +993,7 @@ static void process(Manager *m, Event *ev)
         v->restart_pending = false;
         v->stop_requested = false;
         v->by_other = false;
+        v->kill_sig = 0;
         check_deps(m, v);
     }
     if (service_state_is_live(t.next))
@@ -1362,6 +1393,7 @@ int manager_run(Manager *m)
             docker_set_remove_orphans(m->dock, m->o.remove_orphans);
             docker_set_other(m->dock, on_docker_other, m);
             docker_set_build(m->dock, m->o.build);
+            docker_set_console_size(m->dock, m->o.run_rows, m->o.run_cols);
             docker_prepare(m->dock, on_docker_prepared, m);
         }
     }
@@ -1403,6 +1435,11 @@ void manager_free(Manager *m)
             host_free(v->dead_proc);
         if (v->ctr)
             docker_container_free(v->ctr);
+        if (v->pause_req) {
+            engine_cancel(v->pause_req);
+            v->pause_req = NULL;
+            v->pause_done(v->pause_ud, "tend is stopping");
+        }
         uv_close((uv_handle_t *)&v->backoff_timer, on_close_noop);
         uv_close((uv_handle_t *)&v->kill_timer, on_close_noop);
         free(v->reason);
@@ -1538,7 +1575,7 @@ static char *svc_why(const Manager *m, const Svc *v)
         break;
     }
     if (v->paused && service_state_is_live(v->state))
-        strbuf_puts(&b, "; paused by another client (docker pause)");
+        strbuf_puts(&b, v->paused_by_other ? "; paused by another client (docker pause)" : "; paused (tend pause)");
     /* What it runs beside: a dependency another client took down. */
     if (service_state_is_live(v->state) && v->state != SS_STOPPING) {
         StrBuf d;
@@ -1571,6 +1608,7 @@ void manager_view(const Manager *m, size_t i, ManagerView *ret)
         .probe_detail = v->prober ? prober_last_detail(v->prober) : NULL,
         .pid = v->proc ? (int)host_pid(v->proc) : 0,
         .ip = v->ctr && *docker_ip(v->ctr) ? docker_ip(v->ctr) : NULL,
+        .paused = v->paused,
     };
 }
 
@@ -1656,4 +1694,91 @@ void manager_reloading(Manager *m, size_t i, const char *what)
 void manager_shutdown(Manager *m, const char *why)
 {
     mgr_begin_shutdown(m, why);
+}
+
+int manager_kill(Manager *m, size_t i, int sig)
+{
+    Svc *v = &m->svcs[i];
+    if (!v->proc_alive)
+        return -ESRCH;
+    if (sig == SIGKILL || sig == v->def->stop_signal) {
+        v->kill_sig = sig;
+        v->restart_pending = false;
+        if (v->state == SS_STOPPING)
+            signal_stop(m, v); /* already stopping: the kill goes out now */
+        else
+            mgr_post(m, v, SE_STOP, NULL);
+        mgr_drain(m);
+        return 0;
+    }
+    svc_signal(v, sig);
+    return 0;
+}
+
+/* The probe held during a pause runs again afterwards. by_other: another
+ * client paused or unpaused it, which the caller has said. */
+static void pause_apply(Manager *m, Svc *v, bool pause, bool by_other)
+{
+    v->paused = pause;
+    v->paused_by_other = pause && by_other;
+    if (pause) {
+        stop_probe(v);
+        if (!by_other)
+            mgr_say(m, v, "paused");
+    } else {
+        if (!by_other)
+            mgr_say(m, v, "unpaused");
+        if (v->state == SS_RUNNING || v->state == SS_READY || v->state == SS_UNHEALTHY) {
+            start_probe(m, v);
+            mgr_drain(m);
+        }
+    }
+}
+
+static void on_paused(void *ud, int status, json_t *body, const char *err)
+{
+    Svc *v = ud;
+    (void)body;
+    bool pause = !v->paused;
+    v->pause_req = NULL;
+    /* 409 "not paused"/"already paused": it is as asked */
+    if (!err || status == 409)
+        pause_apply(v->m, v, pause, false);
+    v->pause_done(v->pause_ud, err && status != 409 ? err : NULL);
+}
+
+int manager_pause(Manager *m, size_t i, bool pause, void (*done)(void *ud, const char *err), void *ud)
+{
+    Svc *v = &m->svcs[i];
+    if (!v->proc_alive || !(v->state == SS_RUNNING || v->state == SS_READY || v->state == SS_UNHEALTHY))
+        return -ESRCH;
+    if (v->pause_req)
+        return -EBUSY;
+    if (v->paused == pause) {
+        done(ud, NULL);
+        return 0;
+    }
+    if (v->proc) {
+        svc_signal(v, pause ? SIGSTOP : SIGCONT);
+        pause_apply(m, v, pause, false);
+        done(ud, NULL);
+        return 0;
+    }
+    if (!m->dock || !v->ctr)
+        return -ESRCH;
+    _cleanup_free_ char *name = docker_container_name(m->p, v->def);
+    _cleanup_free_ char *en = engine_escape(name);
+    _cleanup_free_ char *path = xasprintf("/containers/%s/%s", en, pause ? "pause" : "unpause");
+    v->pause_done = done;
+    v->pause_ud = ud;
+    /* on_paused tells the direction from v->paused, which changes only there */
+    v->pause_req = engine_request(docker_engine(m->dock), "POST", path, NULL, on_paused, v);
+    return 0;
+}
+
+void manager_proceed(Manager *m, const char *err)
+{
+    Svc *v = m->o.run_service ? mgr_find(m, m->o.run_service) : NULL;
+    if (v && v->ctr)
+        docker_proceed(v->ctr, err);
 }

@@ -33,6 +33,12 @@ typedef struct ManagerOptions {
     bool build;                 /* build images with build: before starting (up --build) */
     const char *run_service;    /* tend run: when this service ends, stop the rest and exit
                                    with its status (1 if it never ran) */
+    /* tend run, attached: run_service's new container exists and is not
+     * started; the caller attaches to it, then manager_proceed() starts it.
+     * Its output reaches that attachment, not the log. */
+    void (*run_created)(void *ud, const char *container_id);
+    void *run_ud;
+    unsigned run_rows, run_cols; /* its terminal's size, when it has one */
     LogMuxOptions log;
 } ManagerOptions;
 
@@ -96,6 +102,7 @@ typedef struct ManagerView {
     const char *probe_detail; /* the probe's last detail, or NULL */
     int pid;             /* a host service's process, or 0 */
     const char *ip;      /* a container's address on the project network, or NULL */
+    bool paused;         /* manager_pause: frozen, its probe held */
 } ManagerView;
 
 size_t manager_size(const Manager *m);
@@ -132,6 +139,20 @@ void manager_act(Manager *m, size_t i, ManagerAct act, const char *reason);
 void manager_flush(Manager *m);
 /* Sends a signal to service i's process or container, if it runs. */
 void manager_signal(Manager *m, size_t i, int sig);
+/* tend kill: sends sig to service i's process or container. SIGKILL and
+ * the service's stop_signal stop it, as the engine's kill does: it goes
+ * through stopping to exited, and its restart policy does not bring it
+ * back; other signals are only delivered. -ESRCH when it is not running. */
+int manager_kill(Manager *m, size_t i, int sig);
+/* tend pause / unpause: freezes service i (a host service's process
+ * group gets SIGSTOP, a container is paused by the engine) with its probe
+ * held, or thaws it and probes again. done(ud, err) once it is done (err
+ * NULL), maybe before this returns; a pause that is still pending when the
+ * manager is freed is told "tend is stopping". Returns -ESRCH (not
+ * running) or -EBUSY (a pause of it is pending) without calling done. */
+int manager_pause(Manager *m, size_t i, bool pause, void (*done)(void *ud, const char *err), void *ud);
+/* After run_created: starts the one-off, or with err fails it. */
+void manager_proceed(Manager *m, const char *err);
 /* Tells the observers that a reload of service i began (watch/reload.h). */
 void manager_reloading(Manager *m, size_t i, const char *what);
 /* Stops everything in reverse dependency order; manager_run() returns when

@@ -1,5 +1,5 @@
 /* shim: the parent of every host process, run as
- * `tend __shim [--ppid PID] [--] ARGV...` (see shim.h).
+ * `tend __shim [--ppid PID] [--foreground] [--] ARGV...` (see shim.h).
  *
  * Process layout: the shim leads a process group of its own, so a Ctrl-C
  * on the terminal reaches tend only and tend decides the stop order. The
@@ -12,6 +12,8 @@
  * catchable signal on to the command's group. SIGRTMIN+2 means "kill
  * everything now": the kernel sends it when tend dies (PR_SET_PDEATHSIG)
  * and tend sends it for SIGKILL, which the shim could not catch itself.
+ * SIGRTMIN+3 likewise stands for SIGSTOP (tend pause); SIGCONT is passed
+ * on as any other signal.
  *
  * The shim is a child subreaper, so descendants that left the group
  * (setsid'd daemons, double forks) are reparented to it and can be found
@@ -39,6 +41,7 @@
 
 /* Also defined in host.c; the two must agree. */
 #define SHIM_KILL_SIGNAL (SIGRTMIN + 2)
+#define SHIM_STOP_SIGNAL (SIGRTMIN + 3) /* "SIGSTOP the group" (tend pause) */
 
 /* Signals the shim passes on: everything a process can catch, except what
  * is about the shim itself (SIGCHLD, faults) and the kill request. */
@@ -58,7 +61,7 @@ static bool shim_forwards(int sig)
     default:
         break;
     }
-    if (sig == SHIM_KILL_SIGNAL)
+    if (sig == SHIM_KILL_SIGNAL || sig == SHIM_STOP_SIGNAL)
         return false;
     /* glibc keeps the first real-time signals for itself */
     if (sig > SIGSYS && sig < SIGRTMIN)
@@ -74,6 +77,7 @@ static void shim_signal_set(sigset_t *set)
             sigaddset(set, sig);
     sigaddset(set, SIGCHLD);
     sigaddset(set, SHIM_KILL_SIGNAL);
+    sigaddset(set, SHIM_STOP_SIGNAL);
 }
 
 /* The exit status the shim passes on for a wait status. */
@@ -89,9 +93,12 @@ static int shim_status_code(int status)
 /* In the forked child: join a fresh group, undo the shim's signal setup
  * and become the command. 127 (not found) and 126 (cannot execute) as a
  * shell would; host.c checks the command up front, so these are rare. */
-static _Noreturn void shim_exec_child(char **argv)
+static _Noreturn void shim_exec_child(char **argv, bool foreground)
 {
     (void)setpgid(0, 0);
+    /* Still with SIGTTOU blocked: a background group may take the terminal. */
+    if (foreground)
+        (void)tcsetpgrp(STDIN_FILENO, getpid());
     for (int sig = 1; sig < NSIG; sig++)
         if (sig != SIGKILL && sig != SIGSTOP)
             (void)signal(sig, SIG_DFL);
@@ -205,14 +212,19 @@ int shim_main(int argc, char **argv)
 
     int i = 1;
     pid_t ppid = 0;
+    bool foreground = false;
     if (i + 1 < argc && streq(argv[i], "--ppid")) {
         ppid = (pid_t)atol(argv[i + 1]);
         i += 2;
     }
+    if (i < argc && streq(argv[i], "--foreground")) {
+        foreground = true;
+        i++;
+    }
     if (i < argc && streq(argv[i], "--"))
         i++;
     if (i >= argc) {
-        fputs("usage: tend __shim [--ppid PID] [--] COMMAND [ARG...]\n", stderr);
+        fputs("usage: tend __shim [--ppid PID] [--foreground] [--] COMMAND [ARG...]\n", stderr);
         return 2;
     }
 
@@ -241,6 +253,9 @@ int shim_main(int argc, char **argv)
     }
 
     Shim sh = {.self = getpid()};
+    /* --foreground (an interactive tend run): the command gets the terminal
+     * as a shell gives it to a job, and it is given back at the end. */
+    pid_t term_pgrp = foreground ? tcgetpgrp(STDIN_FILENO) : -1;
     fflush(NULL);
     pid_t child = fork();
     if (child < 0) {
@@ -248,7 +263,7 @@ int shim_main(int argc, char **argv)
         return 126;
     }
     if (child == 0)
-        shim_exec_child(argv + i);
+        shim_exec_child(argv + i, term_pgrp > 0);
     sh.child = child;
     /* Also from this side, so kill(-child) works before the child ran. */
     (void)setpgid(child, child);
@@ -271,6 +286,8 @@ int shim_main(int argc, char **argv)
         } else if (sig == SHIM_KILL_SIGNAL) {
             shim_kill_all(&sh);
             return 128 + SIGKILL;
+        } else if (sig == SHIM_STOP_SIGNAL) {
+            shim_forward(&sh, SIGSTOP); /* the shim cannot be sent what it cannot catch */
         } else {
             shim_forward(&sh, sig);
         }
@@ -278,5 +295,7 @@ int shim_main(int argc, char **argv)
 
     /* The command is done; what it left behind must not outlive it. */
     shim_kill_all(&sh);
+    if (term_pgrp > 0)
+        (void)tcsetpgrp(STDIN_FILENO, term_pgrp);
     return shim_status_code(sh.child_status);
 }

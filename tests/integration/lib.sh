@@ -5,8 +5,9 @@
 # (ok, notok, check, skip, skip_all, finish), free_port, wait_for, now_ms,
 # start_tend/wait_tend/tend_alive/out_has/diag_run for one tend in the
 # background, pid_alive, alive_of, group_pids, leftovers, port_listening,
-# py_check, diag_file, need_docker, docker_cleanup. On exit, for any reason, every process carrying the
-# marker is killed and T removed (TEND_KEEP_TMP=1 keeps T to look at).
+# py_check, diag_file, need_docker_images, docker_cleanup. On exit, for any
+# reason, every process carrying the marker is killed and T removed
+# (TEND_KEEP_TMP=1 keeps T to look at).
 set -u
 TEND=${1:?usage: $0 TEND_BINARY}
 T=$(mktemp -d /tmp/tend-up-XXXXXX) || exit 1
@@ -212,11 +213,12 @@ py_check() {
     if [ $_prc -ne 0 ]; then notok "the Python check ran to its end" "$(tail -n 8 "$T/py.err")"; fi
 }
 
-# ---- Docker ----
+# ---- the Docker engine ----
 
-# need_docker: the whole script is skipped without an engine; the test
-# images are made (scripts/make-images). Sets ROOT, the repository.
-need_docker() {
+# Tests of containers: the whole script is skipped without an engine; the
+# test images are made (scripts/make-images), or the script ends failed.
+# Sets ROOT (the source tree).
+need_docker_images() {
     if [ ! -S /var/run/docker.sock ] && [ -z "${DOCKER_HOST:-}" ]; then
         skip_all "no Docker engine on this machine (/var/run/docker.sock is absent)"
     fi

@@ -9,7 +9,7 @@
 # Usage: test-docker.sh TEND_BINARY
 . "$(dirname "$0")/lib.sh" "$@"
 
-need_docker
+need_docker_images
 
 P=tendit$$
 WEBPORT=$(free_port)

@@ -95,7 +95,7 @@ bash_complete() {
         sh "$BASHC" "$@")
 }
 got=$(bash_complete tend u)
-check "bash: tend u<TAB> gives up (got \"$got\")" test "$got" = up
+check "bash: tend u<TAB> gives unpause up (got \"$got\")" test "$got" = "unpause up"
 got=$(bash_complete tend stop "")
 check "bash: service names, profiles included (got \"$got\")" test "$got" = "alpha beta gamma"
 got=$(bash_complete tend -f "$T/p/services.yaml" up --except b)
@@ -110,8 +110,8 @@ else
     skip "zsh: _tend parses" "zsh not installed"
 fi
 if command -v fish >/dev/null; then
-    got=$(cd "$T/p" && PATH=$(dirname "$TEND"):$PATH fish -c "source '$FISHC'; complete -C'tend u'" | cut -f1)
-    check "fish: tend u<TAB> gives up (got \"$got\")" test "$got" = up
+    got=$(cd "$T/p" && PATH=$(dirname "$TEND"):$PATH fish -c "source '$FISHC'; complete -C'tend u'" | cut -f1 | tr '\n' ' ')
+    check "fish: tend u<TAB> gives unpause up (got \"$got\")" test "$got" = "unpause up "
     got=$(cd "$T/p" && PATH=$(dirname "$TEND"):$PATH fish -c "source '$FISHC'; complete -C'tend env '" | cut -f1 | tr '\n' ' ')
     check "fish: env SERVICE completes names (got \"$got\")" test "$got" = "alpha beta gamma "
 else

@@ -11,7 +11,7 @@
 # Usage: test-reconcile.sh TEND_BINARY
 . "$(dirname "$0")/lib.sh" "$@"
 
-need_docker
+need_docker_images
 COMPOSE=$("$ROOT/scripts/compose-v5" 2>"$T/compose-v5.err")
 crc=$?
 [ $crc -eq 0 ] || COMPOSE=
@@ -190,8 +190,8 @@ fi
 # ---- docker pause: said, and shown ----
 docker pause "$P-app-1" >/dev/null
 expect "docker pause of app: one line" \
-    'app | paused by another client (docker pause): its processes are frozen until docker unpause'
-expect_state app ready "paused by another client (docker pause)"
+    'app | paused by another client (docker pause): its processes are frozen and its probe held until docker unpause or tend unpause'
+expect_state app paused "paused by another client (docker pause)"
 docker unpause "$P-app-1" >/dev/null
 expect "docker unpause of app: one line" 'app | unpaused by another client (docker unpause)'
 

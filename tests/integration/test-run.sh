@@ -6,7 +6,7 @@
 # Usage: test-run.sh TEND_BINARY
 . "$(dirname "$0")/lib.sh" "$@"
 
-need_docker
+need_docker_images
 
 P=tendrun$$
 cat >"$T/$P.yaml" <<EOF

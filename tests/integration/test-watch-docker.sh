@@ -8,7 +8,7 @@
 # Usage: test-watch-docker.sh TEND_BINARY
 . "$(dirname "$0")/lib.sh" "$@"
 
-need_docker
+need_docker_images
 
 P=tendwatch$$
 cleanup_docker() {
