@@ -417,6 +417,7 @@ static json_t *svc_json(CtlServer *c, const ManagerView *v)
     if (v->reason && (v->state == SS_FAILED || v->state == SS_EXITED || v->state == SS_UNHEALTHY ||
                       v->state == SS_BACKOFF))
         json_object_set_new(o, "reason", json_string(v->reason));
+    json_object_set_new(o, "why", json_string(v->why ? v->why : ""));
     return o;
 }
 
@@ -1212,6 +1213,23 @@ static void on_reload(void *data, size_t i, const char *what)
     strbuf_free(&b);
 }
 
+static void on_other(void *data, size_t i, const char *what, const char *line)
+{
+    CtlServer *c = data;
+    if (!any_events(c))
+        return;
+    StrBuf b;
+    strbuf_init(&b, 0);
+    event_head(&b, "outside", c->p->services[i]->name);
+    strbuf_puts(&b, ",\"what\":");
+    put_str(&b, what, strlen(what));
+    strbuf_puts(&b, ",\"message\":");
+    put_str(&b, line, strlen(line));
+    strbuf_puts(&b, "}\n");
+    broadcast_event(c, &b);
+    strbuf_free(&b);
+}
+
 static void on_state(void *data, size_t i, ServiceState from, ServiceState to, const char *reason)
 {
     CtlServer *c = data;
@@ -1322,6 +1340,11 @@ static void on_stop(void *data)
     StrBuf b;
     strbuf_init(&b, 0);
     event_head(&b, "stopped", NULL);
+    const char *why = manager_end_reason(c->m);
+    if (why) {
+        strbuf_puts(&b, ",\"reason\":");
+        put_str(&b, why, strlen(why));
+    }
     strbuf_puts(&b, "}\n");
     for (Conn *k = c->conns, *next; k; k = next) {
         next = k->next;
@@ -1354,6 +1377,7 @@ int ctl_server_attach(Manager *m)
         .log = on_log,
         .ready = on_ready,
         .reload = on_reload,
+        .other = on_other,
         .stop = on_stop,
         .free = on_free,
     };

@@ -17,6 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The Compose version tend writes in its containers' labels; another
+ * version there names the maker of a container tend did not make. */
+#define LABEL_VERSION "com.docker.compose.version"
+#define TEND_COMPOSE_VERSION "2.0.0"
+
 struct Container {
     DockerRt *d;
     const Service *s;
@@ -51,8 +56,30 @@ struct Container {
     LogDemux demux;
     int src_out, src_err;
     size_t net_next; /* networks connected so far */
+    CtrTrack track;        /* what happened to it while followed (outside.h) */
+    bool following;        /* logs and /wait are on: its events are its own */
+    bool ended;            /* its end was told; kept for what happens to it next */
+    bool removal_told;     /* its end was told as a removal */
+    bool settling;         /* ended; waits for another client's "stop" event (outside.h) */
+    bool settle_oom;
+    uint64_t settle_until; /* loop time (ms) when the end is told anyway */
+    bool adopt_foreign;    /* docker_adopt: check the hash, logs from its start */
+    bool await_renew;      /* waits for the project's networks and volumes to be made again */
+    bool renewed;          /* made them again once for this start */
+    bool dry;              /* create_body for a comparison: makes no folders */
     Container *next; /* DockerRt's list */
 };
+
+/* A docker_explain request in flight. */
+typedef struct Explain {
+    DockerRt *d;
+    const Service *s;
+    EngineReq *req;
+    void (*done)(void *ud, const char *diff, const char *err);
+    void *ud;
+    json_t *have; /* the container's inspect, while its image's is asked for */
+    struct Explain *next;
+} Explain;
 
 struct DockerRt {
     uv_loop_t *loop;
@@ -76,6 +103,13 @@ struct DockerRt {
     unsigned console_rows, console_cols; /* tend run's terminal */
     StrVec built;     /* services whose image this run built already */
     StrVec started;   /* services started at least once (their list entry used) */
+    void (*other)(void *ud, const DockerOther *o); /* what other clients do (docker_set_other) */
+    void *other_ud;
+    bool renewing;     /* making the project's networks and volumes again */
+    uv_timer_t settle_timer; /* ends whose "stop" event may still come */
+    bool settle_init;
+    size_t renew_next;
+    Explain *explains; /* docker_explain requests in flight */
 };
 
 /* ---- small helpers ---- */
@@ -163,22 +197,91 @@ static Container *find_by_id(DockerRt *d, const char *id)
     return NULL;
 }
 
+static void end_told(Container *c, bool gone, bool oom_killed);
+
+/* Tells the manager what another client did to a container tend does not
+ * follow. The event's attributes carry the container's labels. */
+static void tell_other(DockerRt *d, DockerOtherKind kind, const Service *s, const char *id, json_t *attrs,
+                       bool tends)
+{
+    if (!d->other)
+        return;
+    const char *hash = json_string_value(json_object_get(attrs, LABEL_HASH));
+    const char *version = json_string_value(json_object_get(attrs, LABEL_VERSION));
+    _cleanup_free_ char *mine = s ? docker_config_hash(d->p, s) : NULL;
+    _cleanup_free_ char *maker =
+        version && !tends && !streq(version, TEND_COMPOSE_VERSION) ? xasprintf("docker compose %s", version) : NULL;
+    DockerOther o = {
+        .kind = kind,
+        .service = s,
+        .id = id,
+        .name = json_string_value(json_object_get(attrs, "name")),
+        .same_config = hash && mine && streq(hash, mine),
+        .tends = tends,
+        .maker = maker,
+    };
+    d->other(d->other_ud, &o);
+}
+
+/* One event about a container of the project. A followed container's
+ * events go to its track (who ended it, outside.h) and its health; one
+ * tend keeps after its end, or one it never made, is reported to the
+ * manager as another client's doing. */
 static void on_event(void *ud, json_t *ev)
 {
     DockerRt *d = ud;
     const char *type = json_string_value(json_object_get(ev, "Type"));
     const char *action = json_string_value(json_object_get(ev, "Action"));
-    const char *id = json_string_value(json_object_get(json_object_get(ev, "Actor"), "ID"));
-    if (!type || !streq(type, "container") || !action)
+    json_t *actor = json_object_get(ev, "Actor");
+    const char *id = json_string_value(json_object_get(actor, "ID"));
+    json_t *attrs = json_object_get(actor, "Attributes");
+    if (!type || !streq(type, "container") || !action || !id)
         return;
     Container *c = find_by_id(d, id);
-    if (!c)
-        return;
-    if (str_startswith(action, "health_status: ")) {
+    if (c && str_startswith(action, "health_status: ")) {
         bool healthy = streq(action + 15, "healthy");
         if (c->cb.health)
             c->cb.health(c->ud, healthy);
+        return;
     }
+    const char *name = json_string_value(json_object_get(attrs, "name"));
+    if (c && c->following) {
+        ctrtrack_event(&c->track, action, json_string_value(json_object_get(attrs, "signal")));
+        if (c->settling && ctrtrack_settled(&c->track, false)) {
+            c->settling = false;
+            end_told(c, false, c->settle_oom); /* c may be gone now */
+            return;
+        }
+        if (streq(action, "rename") && name) {
+            free(c->name);
+            c->name = xstrdup(name);
+            if (c->cb.other)
+                c->cb.other(c->ud, CTR_NOTE_RENAMED, name);
+        } else if ((streq(action, "pause") || streq(action, "unpause")) && c->cb.other) {
+            c->cb.other(c->ud, streq(action, "pause") ? CTR_NOTE_PAUSED : CTR_NOTE_UNPAUSED, NULL);
+        }
+        return;
+    }
+    if (c && !c->ended)
+        return; /* tend is starting it: these events are its own */
+    if (c) {
+        if (streq(action, "destroy") && !c->removal_told && c->cb.other)
+            c->cb.other(c->ud, CTR_NOTE_REMOVED, NULL);
+        else if (streq(action, "start") && !c->req)
+            tell_other(d, DOCKER_OTHER_STARTED, c->s, id, attrs, true);
+        return;
+    }
+    const char *svc = json_string_value(json_object_get(attrs, LABEL_SERVICE));
+    const char *oneoff = json_string_value(json_object_get(attrs, LABEL_ONEOFF));
+    const Service *s = svc ? project_service(d->p, svc) : NULL;
+    if (!s || (oneoff && streq(oneoff, "True")))
+        return;
+    /* Not "create": tend's own new container is created before its id is
+     * known here. */
+    if (streq(action, "start"))
+        tell_other(d, DOCKER_OTHER_STARTED, s, id, attrs, false);
+    else if (streq(action, "destroy"))
+        tell_other(d, DOCKER_OTHER_REMOVED, s, id, attrs, false);
 }
 
 static void on_events_chunk(void *ud, const char *data, size_t len)
@@ -274,6 +377,32 @@ static json_t *labels_json(const Env *user, const char *project, const char *key
     if (key)
         json_object_set_new(l, kind, json_string(key));
     return l;
+}
+
+/* The create bodies of a network and a volume; NULL for external ones. */
+static json_t *network_body(const Project *p, const Network *n)
+{
+    if (n->external)
+        return NULL;
+    json_t *b = json_object();
+    json_object_set_new(b, "Name", json_string(n->name));
+    json_object_set_new(b, "Driver", json_string(n->driver ? n->driver : "bridge"));
+    json_object_set_new(b, "Internal", json_boolean(n->internal));
+    json_object_set_new(b, "Attachable", json_true());
+    json_object_set_new(b, "CheckDuplicate", json_true());
+    json_object_set_new(b, "Labels", labels_json(&n->labels, p->name, n->key, LABEL_NETWORK));
+    return b;
+}
+
+static json_t *volume_body(const Project *p, const Volume *v)
+{
+    if (v->external)
+        return NULL;
+    json_t *b = json_object();
+    json_object_set_new(b, "Name", json_string(v->name));
+    json_object_set_new(b, "Driver", json_string(v->driver ? v->driver : "local"));
+    json_object_set_new(b, "Labels", labels_json(&v->labels, p->name, v->key, LABEL_VOLUME));
+    return b;
 }
 
 static void on_ignore(void *ud, int status, json_t *body, const char *err)
@@ -404,16 +533,7 @@ static void on_connected(void *ud, bool ok, const char *err)
         x->d = d;
         x->name = xstrdup(n->name);
         x->is_network = true;
-        if (!n->external) {
-            json_t *b = json_object();
-            json_object_set_new(b, "Name", json_string(n->name));
-            json_object_set_new(b, "Driver", json_string(n->driver ? n->driver : "bridge"));
-            json_object_set_new(b, "Internal", json_boolean(n->internal));
-            json_object_set_new(b, "Attachable", json_true());
-            json_object_set_new(b, "CheckDuplicate", json_true());
-            json_object_set_new(b, "Labels", labels_json(&n->labels, p->name, n->key, LABEL_NETWORK));
-            x->create = b;
-        }
+        x->create = network_body(p, n);
         char *e = engine_escape(n->name);
         char *path = xasprintf("/networks/%s", e);
         d->prep_pending++;
@@ -426,13 +546,7 @@ static void on_connected(void *ud, bool ok, const char *err)
         PrepCtx *x = xcalloc(1, sizeof(*x));
         x->d = d;
         x->name = xstrdup(v->name);
-        if (!v->external) {
-            json_t *b = json_object();
-            json_object_set_new(b, "Name", json_string(v->name));
-            json_object_set_new(b, "Driver", json_string(v->driver ? v->driver : "local"));
-            json_object_set_new(b, "Labels", labels_json(&v->labels, p->name, v->key, LABEL_VOLUME));
-            x->create = b;
-        }
+        x->create = volume_body(p, v);
         char *e = engine_escape(v->name);
         char *path = xasprintf("/volumes/%s", e);
         d->prep_pending++;
@@ -466,6 +580,12 @@ DockerRt *docker_new(uv_loop_t *loop, const Project *p, LogMux *mux, char **ret_
     return d;
 }
 
+void docker_set_other(DockerRt *d, void (*fn)(void *ud, const DockerOther *o), void *ud)
+{
+    d->other = fn;
+    d->other_ud = ud;
+}
+
 Engine *docker_engine(DockerRt *d)
 {
     return d->e;
@@ -478,12 +598,24 @@ void docker_prepare(DockerRt *d, void (*done)(void *ud, bool ok, const char *err
     engine_connect(d->e, on_connected, d);
 }
 
+static void on_settle_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
 void docker_free(DockerRt *d)
 {
     if (!d)
         return;
     while (d->list)
         docker_container_free(d->list);
+    while (d->explains) {
+        Explain *x = d->explains;
+        d->explains = x->next;
+        engine_cancel(x->req);
+        json_decref(x->have);
+        free(x);
+    }
     if (d->events)
         engine_cancel(d->events);
     jsonlines_free(&d->event_lines);
@@ -493,7 +625,10 @@ void docker_free(DockerRt *d)
     strvec_free(&d->built);
     engine_free(d->e);
     free(d->prep_err);
-    free(d);
+    if (d->settle_init)
+        uv_close((uv_handle_t *)&d->settle_timer, on_settle_closed); /* frees d */
+    else
+        free(d);
 }
 
 /* ---- one container ---- */
@@ -528,6 +663,108 @@ static void on_logs_chunk(void *ud, const char *data, size_t len)
         logdemux_feed(&c->demux, data, len, on_log_part, c);
 }
 
+/* The end is told: how it ended, from its track and its state after it.
+ * c may be freed by the callback; an outside start that came meanwhile is
+ * told after it. */
+static void end_told(Container *c, bool gone, bool oom_killed)
+{
+    CtrEnd e = ctrtrack_end(&c->track, c->exit_code, gone, oom_killed);
+    DockerRt *d = c->d;
+    const Service *s = c->s;
+    json_t *again = NULL;
+    if (c->track.started_again && !gone) {
+        again = json_object();
+        json_object_set_new(again, LABEL_HASH, json_string(c->hash));
+        json_object_set_new(again, "name", json_string(c->name));
+        json_object_set_new(again, "id", json_string(c->id));
+    }
+    c->following = false;
+    c->ended = true;
+    c->removal_told = e.how == CTR_END_REMOVED || e.removed;
+    if (c->cb.exited)
+        c->cb.exited(c->ud, &e);
+    if (again)
+        tell_other(d, DOCKER_OTHER_STARTED, s, json_string_value(json_object_get(again, "id")), again, true);
+    json_decref(again);
+}
+
+/* How long an end waits for the "stop" event of another client's stop
+ * (it follows the exit; on a busy machine by some hundred ms). */
+#define SETTLE_MS 1000
+
+static void arm_settle(DockerRt *d);
+
+/* The ends whose wait is over are told, one at a time: telling one may
+ * free containers or add new ones. */
+static void on_settle_timer(uv_timer_t *t)
+{
+    DockerRt *d = t->data;
+    for (;;) {
+        Container *due = NULL;
+        for (Container *c = d->list; c && !due; c = c->next)
+            if (c->settling && c->settle_until <= uv_now(d->loop))
+                due = c;
+        if (!due)
+            break;
+        due->settling = false;
+        end_told(due, false, due->settle_oom);
+    }
+    arm_settle(d);
+}
+
+static void arm_settle(DockerRt *d)
+{
+    uint64_t next = 0;
+    for (Container *c = d->list; c; c = c->next)
+        if (c->settling && (!next || c->settle_until < next))
+            next = c->settle_until;
+    if (!next)
+        return;
+    if (!d->settle_init) {
+        uv_timer_init(d->loop, &d->settle_timer);
+        d->settle_timer.data = d;
+        d->settle_init = true;
+    }
+    uint64_t now = uv_now(d->loop);
+    uv_timer_start(&d->settle_timer, on_settle_timer, next > now ? next - now : 0, 0);
+}
+
+static void on_settled(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    (void)err;
+    c->req = NULL;
+    json_t *st = json_object_get(body, "State");
+    const char *state = status == 200 ? json_string_value(json_object_get(st, "Status")) : NULL;
+    bool gone = status == 404 || (state && (streq(state, "removing") || streq(state, "dead")));
+    bool oom = json_is_true(json_object_get(st, "OOMKilled"));
+    if (json_is_true(json_object_get(st, "Running")))
+        c->track.started_again = true;
+    if (!ctrtrack_settled(&c->track, gone)) {
+        c->settling = true;
+        c->settle_oom = oom;
+        c->settle_until = uv_now(c->d->loop) + SETTLE_MS;
+        arm_settle(c->d);
+        return;
+    }
+    end_told(c, gone, oom);
+}
+
+/* The container's main process ended. When tend did not stop it, one
+ * inspect settles how: removed, OOM-killed, or an exit (the events that
+ * came before it tell a stop or a kill by another client). */
+static void report_exit(Container *c, int64_t code)
+{
+    c->exit_code = code;
+    if (!ctrtrack_unexpected(&c->track) || !c->id) {
+        end_told(c, false, false);
+        return;
+    }
+    char *path = xasprintf("/containers/%s/json", c->id);
+    c->req = engine_request(c->d->e, "GET", path, NULL, on_settled, c);
+    free(path);
+}
+
 static void on_logs_done(void *ud, int status, json_t *body, const char *err)
 {
     Container *c = ud;
@@ -539,8 +776,7 @@ static void on_logs_done(void *ud, int status, json_t *body, const char *err)
     logmux_flush(c->d->mux, c->src_err);
     if (c->exit_pending) {
         c->exit_pending = false;
-        if (c->cb.exited)
-            c->cb.exited(c->ud, c->exit_code);
+        report_exit(c, c->exit_code);
     }
 }
 
@@ -560,19 +796,22 @@ static void on_wait_done(void *ud, int status, json_t *body, const char *err)
         c->exit_code = code < 0 ? 255 : code;
         return;
     }
-    if (c->cb.exited)
-        c->cb.exited(c->ud, code < 0 ? 255 : code);
+    report_exit(c, code < 0 ? 255 : code);
 }
 
 static void follow(Container *c)
 {
     /* An adopted container: only what comes from now on. A stopped container
-     * started again: from its start, not its whole history. */
+     * started again, or one another client started: from its start, not
+     * its whole history. */
     char extra[64] = "";
-    if (c->adopted)
-        snprintf(extra, sizeof(extra), "&tail=0");
-    else if (c->since[0])
+    if (c->since[0])
         snprintf(extra, sizeof(extra), "&since=%s", c->since);
+    else if (c->adopted)
+        snprintf(extra, sizeof(extra), "&tail=0");
+    c->following = true;
+    c->ended = false;
+    c->track = (CtrTrack){0};
     char *path;
     if (!c->cb.created) { /* else an attachment carries the output */
         path = xasprintf("/containers/%s/logs?follow=1&stdout=1&stderr=1%s", c->id, extra);
@@ -584,6 +823,45 @@ static void follow(Container *c)
     free(path);
 }
 
+/* Another client's container, or tend's own started again by another
+ * client: follow it only when it runs with the file's configuration (its
+ * hash label), with its output from its start. */
+static bool adopt_check(Container *c, json_t *body)
+{
+    json_t *st = json_object_get(body, "State");
+    const char *hash = json_string_value(json_object_get(json_object_get(json_object_get(body, "Config"), "Labels"), LABEL_HASH));
+    const char *name = json_string_value(json_object_get(body, "Name"));
+    if (!json_is_true(json_object_get(st, "Running"))) {
+        fail(c, "container %s is not running any more", c->id);
+        return false;
+    }
+    if (!hash || !streq(hash, c->hash)) {
+        fail(c, "container %s does not have the file's configuration", c->id);
+        return false;
+    }
+    if (name) {
+        free(c->name);
+        c->name = xstrdup(name + (name[0] == '/'));
+    }
+    struct tm tm = {0};
+    const char *at = json_string_value(json_object_get(st, "StartedAt"));
+    const char *rest = at ? strptime(at, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+    if (rest) { /* "2026-01-02T15:04:05.123456789Z": logs since then */
+        long ns = 0;
+        int digits = 0;
+        if (*rest == '.')
+            for (rest++; *rest >= '0' && *rest <= '9'; rest++)
+                if (digits < 9) {
+                    ns = ns * 10 + (*rest - '0');
+                    digits++;
+                }
+        for (; digits < 9; digits++)
+            ns *= 10;
+        snprintf(c->since, sizeof(c->since), "%lld.%09ld", (long long)timegm(&tm), ns);
+    }
+    return true;
+}
+
 static void on_inspected(void *ud, int status, json_t *body, const char *err)
 {
     Container *c = ud;
@@ -592,6 +870,8 @@ static void on_inspected(void *ud, int status, json_t *body, const char *err)
         fail(c, "cannot inspect container %s: %s", c->name, err ? err : "no answer");
         return;
     }
+    if (c->adopt_foreign && !adopt_check(c, body))
+        return;
     c->tty = json_is_true(json_object_get(json_object_get(body, "Config"), "Tty"));
     json_t *nets = json_object_get(json_object_get(body, "NetworkSettings"), "Networks");
     const char *k;
@@ -621,11 +901,17 @@ static void inspect(Container *c)
     free(path);
 }
 
+static void renew(Container *c);
+
 static void on_started(void *ud, int status, json_t *body, const char *err)
 {
     Container *c = ud;
     (void)body;
     c->req = NULL;
+    if (status == 404 && err && strstr(err, "network") && !c->renewed) {
+        renew(c); /* another client removed the project's network (docker compose down) */
+        return;
+    }
     if (err && status != 304) {
         fail(c, "cannot start container %s: %s", c->name, err);
         return;
@@ -634,6 +920,56 @@ static void on_started(void *ud, int status, json_t *body, const char *err)
 }
 
 static void start(Container *c);
+
+/* The project's networks and volumes, made again (a network another
+ * client removed, with docker compose down, fails the next start); then
+ * every container that waited for them is started. One at a time: two
+ * creates of one network name at once can make two networks. */
+static void renew_next(DockerRt *d);
+
+static void on_renewed(void *ud, int status, json_t *body, const char *err)
+{
+    DockerRt *d = ud;
+    (void)body;
+    if (err && status != 409) /* 409: it exists */
+        logmux_system(d->mux, NULL, "cannot make the project's networks and volumes again: %s", err);
+    d->renew_next++;
+    renew_next(d);
+}
+
+static void renew_next(DockerRt *d)
+{
+    const Project *p = d->p;
+    for (; d->renew_next < p->n_networks + p->n_volumes; d->renew_next++) {
+        size_t i = d->renew_next;
+        bool net = i < p->n_networks;
+        json_t *b = net ? network_body(p, &p->networks[i]) : volume_body(p, &p->volumes[i - p->n_networks]);
+        if (!b)
+            continue; /* external */
+        engine_request(d->e, "POST", net ? "/networks/create" : "/volumes/create", b, on_renewed, d);
+        json_decref(b);
+        return;
+    }
+    d->renewing = false;
+    for (Container *c = d->list; c; c = c->next)
+        if (c->await_renew) {
+            c->await_renew = false;
+            start(c);
+        }
+}
+
+static void renew(Container *c)
+{
+    DockerRt *d = c->d;
+    c->await_renew = true;
+    c->renewed = true;
+    if (d->renewing)
+        return;
+    logmux_system(d->mux, c->s->name, "the project's network is gone (removed by another client?): making it again");
+    d->renewing = true;
+    d->renew_next = 0;
+    renew_next(d);
+}
 
 static void start_existing(Container *c)
 {
@@ -818,7 +1154,7 @@ static json_t *create_body(Container *c, char **ret_err)
         strbuf_printf(&files, "%s%s", i ? "," : "", p->config_files.v[i]);
     json_object_set_new(labels, LABEL_FILES, json_string(files.data ? files.data : ""));
     strbuf_free(&files);
-    json_object_set_new(labels, "com.docker.compose.version", json_string("2.0.0"));
+    json_object_set_new(labels, LABEL_VERSION, json_string(TEND_COMPOSE_VERSION));
     json_object_set_new(labels, "com.docker.compose.depends_on", json_string(""));
     json_object_set_new(labels, "com.docker.compose.image", json_string(c->image));
     json_object_set_new(b, "Labels", labels);
@@ -883,7 +1219,7 @@ static json_t *create_body(Container *c, char **ret_err)
         json_object_set_new(mj, "Target", json_string(m->target));
         json_object_set_new(mj, "ReadOnly", json_boolean(m->read_only));
         if (m->type == VOLUME_BIND) {
-            if (m->create_host_path) {
+            if (m->create_host_path && !c->dry) {
                 int r = make_bind_source(p, m->source);
                 if (r < 0) {
                     *ret_err = xasprintf("cannot create the bind mount source %s: %s", m->source, strerror(-r));
@@ -1349,7 +1685,7 @@ static void look_up(Container *c)
     free(f);
 }
 
-Container *docker_start(DockerRt *d, const Service *s, const ContainerCbs *cbs, void *ud)
+static Container *container_new(DockerRt *d, const Service *s, const ContainerCbs *cbs, void *ud)
 {
     Container *c = xcalloc(1, sizeof(*c));
     c->d = d;
@@ -1367,6 +1703,86 @@ Container *docker_start(DockerRt *d, const Service *s, const ContainerCbs *cbs, 
         strvec_push(&d->started, s->name);
         c->first_start = true;
     }
+    return c;
+}
+
+Container *docker_adopt(DockerRt *d, const Service *s, const char *id, const ContainerCbs *cbs, void *ud)
+{
+    Container *c = container_new(d, s, cbs, ud);
+    c->id = xstrdup(id);
+    c->adopted = true;
+    c->adopt_foreign = true;
+    inspect(c);
+    return c;
+}
+
+static void explain_unlink(Explain *x)
+{
+    for (Explain **pp = &x->d->explains; *pp; pp = &(*pp)->next)
+        if (*pp == x) {
+            *pp = x->next;
+            break;
+        }
+}
+
+/* The container's image is known: what tend would create, beside what
+ * the container has. */
+static void on_explain_image(void *ud, int status, json_t *body, const char *err)
+{
+    Explain *x = ud;
+    DockerRt *d = x->d;
+    (void)err;
+    explain_unlink(x);
+    Container want = {.d = d, .s = x->s, .dry = true};
+    want.image = image_name(d->p, x->s);
+    want.hash = docker_config_hash(d->p, x->s);
+    char *e = NULL;
+    json_t *b = create_body(&want, &e);
+    char *diff = b ? ctr_config_diff(b, x->have, status == 200 ? body : NULL) : NULL;
+    x->done(x->ud, diff, b ? NULL : e);
+    free(diff);
+    free(e);
+    json_decref(b);
+    free(want.image);
+    free(want.hash);
+    json_decref(x->have);
+    free(x);
+}
+
+static void on_explained(void *ud, int status, json_t *body, const char *err)
+{
+    Explain *x = ud;
+    const char *image = json_string_value(json_object_get(body, "Image"));
+    if (status != 200 || !image) {
+        explain_unlink(x);
+        x->done(x->ud, NULL, err ? err : "no answer");
+        free(x);
+        return;
+    }
+    x->have = json_incref(body);
+    char *path = xasprintf("/images/%s/json", image);
+    x->req = engine_request(x->d->e, "GET", path, NULL, on_explain_image, x);
+    free(path);
+}
+
+void docker_explain(DockerRt *d, const Service *s, const char *id,
+                    void (*done)(void *ud, const char *diff, const char *err), void *ud)
+{
+    Explain *x = xcalloc(1, sizeof(*x));
+    x->d = d;
+    x->s = s;
+    x->done = done;
+    x->ud = ud;
+    x->next = d->explains;
+    d->explains = x;
+    char *path = xasprintf("/containers/%s/json", id);
+    x->req = engine_request(d->e, "GET", path, NULL, on_explained, x);
+    free(path);
+}
+
+Container *docker_start(DockerRt *d, const Service *s, const ContainerCbs *cbs, void *ud)
+{
+    Container *c = container_new(d, s, cbs, ud);
     if (s->oneoff_name) {
         /* tend run: always a new container, never one to adopt. */
         on_removed_old(c, 204, NULL, NULL);
@@ -1406,6 +1822,7 @@ void docker_signal(Container *c, int sig)
         return;
     if (c->kill)
         engine_cancel(c->kill);
+    ctrtrack_sent(&c->track, sig, sig == SIGKILL || sig == c->s->stop_signal);
     char *path = xasprintf("/containers/%s/kill?signal=%d", c->id, sig);
     c->kill = engine_request(c->d->e, "POST", path, NULL, on_killed, c);
     free(path);

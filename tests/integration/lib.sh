@@ -5,8 +5,9 @@
 # (ok, notok, check, skip, skip_all, finish), free_port, wait_for, now_ms,
 # start_tend/wait_tend/tend_alive/out_has/diag_run for one tend in the
 # background, pid_alive, alive_of, group_pids, leftovers, port_listening,
-# py_check, diag_file. On exit, for any reason, every process carrying the
-# marker is killed and T removed (TEND_KEEP_TMP=1 keeps T to look at).
+# py_check, diag_file, need_docker_images, docker_cleanup. On exit, for any
+# reason, every process carrying the marker is killed and T removed
+# (TEND_KEEP_TMP=1 keeps T to look at).
 set -u
 TEND=${1:?usage: $0 TEND_BINARY}
 T=$(mktemp -d /tmp/tend-up-XXXXXX) || exit 1
@@ -226,6 +227,14 @@ need_docker_images() {
         notok "the test images can be made" "$(tail -n 5 "$T/images.log")"
         finish
     fi
+}
+
+# docker_cleanup PROJECT: removes the project's containers, networks and
+# volumes, found by their labels.
+docker_cleanup() {
+    docker ps -aq --filter "label=com.docker.compose.project=$1" | xargs -r docker rm -f >/dev/null 2>&1
+    docker network ls -q --filter "label=com.docker.compose.project=$1" | xargs -r docker network rm >/dev/null 2>&1
+    docker volume ls -q --filter "label=com.docker.compose.project=$1" | xargs -r docker volume rm >/dev/null 2>&1
 }
 
 # ---- cleanup ----
