@@ -18,7 +18,8 @@ if ! "$ROOT/scripts/make-images" >"$T/images.log" 2>&1; then
     finish
 fi
 
-P=tendit$$
+P=tendit$RUN$$
+docker_project "$P" "${P}b"
 WEBPORT=$(free_port)
 mkdir -p "$T/www"
 echo "first" >"$T/www/index.html"

@@ -15,7 +15,8 @@ if ! "$ROOT/scripts/make-images" >"$T/images.log" 2>&1; then
     finish
 fi
 
-P=tendrun$$
+P=tendrun$RUN$$
+docker_project "$P"
 cat >"$T/$P.yaml" <<EOF
 services:
   web:

@@ -17,7 +17,8 @@ if ! "$ROOT/scripts/make-images" >"$T/images.log" 2>&1; then
     finish
 fi
 
-P=tendwatch$$
+P=tendwatch$RUN$$
+docker_project "$P"
 cleanup_docker() {
     docker ps -aq --filter "label=com.docker.compose.project=$P" | xargs -r docker rm -f >/dev/null 2>&1
     docker network ls -q --filter "label=com.docker.compose.project=$P" | xargs -r docker network rm >/dev/null 2>&1
