@@ -32,6 +32,9 @@ struct Container {
     bool started_reported;
     bool health_known_healthy;
     bool exit_pending;     /* /wait answered before the log stream ended */
+    bool lost;             /* its streams broke with the engine: reattach on reconnect */
+    int kill_sig;          /* the signal of the kill in flight */
+    char resume[40];       /* after a reconnect: logs from this moment */
     int64_t exit_code;
     char since[40];        /* logs from this moment ("" = from the start) */
     EngineReq *req;  /* the step in flight */
@@ -73,7 +76,17 @@ struct DockerRt {
     bool build_all;   /* up --build */
     StrVec built;     /* services whose image this run built already */
     StrVec started;   /* services started at least once (their list entry used) */
+    /* The engine went away (docker_engine_lost): pings on a backoff until
+     * it answers, then the events and every container's streams again. */
+    bool lost;
+    uv_timer_t *retry;  /* heap: closed apart from d, freed by its close callback */
+    unsigned retry_ms;
+    int64_t lost_mono;  /* when it went away (monotonic ns) */
+    char lost_at[40];   /* the same, unix seconds, for since= */
 };
+
+static void engine_lost(DockerRt *d, const char *why);
+static void open_events(DockerRt *d, const char *since);
 
 /* ---- small helpers ---- */
 
@@ -190,8 +203,19 @@ static void on_events_done(void *ud, int status, json_t *body, const char *err)
     (void)status;
     (void)body;
     d->events = NULL;
-    if (err)
-        logmux_system(d->mux, NULL, "the engine's event stream ended: %s", err);
+    jsonlines_free(&d->event_lines);
+    /* The stream never ends while the engine runs: it went away. */
+    engine_lost(d, err ? err : "its event stream closed");
+}
+
+static void open_events(DockerRt *d, const char *since)
+{
+    char *f = label_filter(d->p->name, NULL);
+    char *path = since && *since ? xasprintf("/events?since=%s&filters=%s", since, f)
+                                 : xasprintf("/events?filters=%s", f);
+    d->events = engine_stream(d->e, "GET", path, NULL, on_events_chunk, on_events_done, d);
+    free(path);
+    free(f);
 }
 
 static void prep_step_done(DockerRt *d, const char *err)
@@ -201,11 +225,7 @@ static void prep_step_done(DockerRt *d, const char *err)
     if (--d->prep_pending > 0)
         return;
     if (!d->prep_err) {
-        char *f = label_filter(d->p->name, NULL);
-        char *path = xasprintf("/events?filters=%s", f);
-        d->events = engine_stream(d->e, "GET", path, NULL, on_events_chunk, on_events_done, d);
-        free(path);
-        free(f);
+        open_events(d, NULL);
         d->prepared = true;
     }
     if (d->prep_done)
@@ -472,6 +492,8 @@ void docker_free(DockerRt *d)
         docker_container_free(d->list);
     if (d->events)
         engine_cancel(d->events);
+    if (d->retry)
+        uv_close((uv_handle_t *)d->retry, (uv_close_cb)free);
     jsonlines_free(&d->event_lines);
     json_decref(d->existing);
     json_decref(d->images);
@@ -523,6 +545,8 @@ static void on_logs_done(void *ud, int status, json_t *body, const char *err)
     c->logs = NULL;
     logmux_flush(c->d->mux, c->src_out);
     logmux_flush(c->d->mux, c->src_err);
+    if (c->lost)
+        return; /* the engine went away: the exit is not known */
     if (c->exit_pending) {
         c->exit_pending = false;
         if (c->cb.exited)
@@ -535,6 +559,13 @@ static void on_wait_done(void *ud, int status, json_t *body, const char *err)
     Container *c = ud;
     c->wait = NULL;
     int64_t code = -1;
+    if (err && (status == 0 || !body)) {
+        /* No answer: the engine went away, not the container. It is
+         * followed again once the engine is back. */
+        c->lost = true;
+        engine_lost(c->d, err);
+        return;
+    }
     if (status == 200 && body)
         code = (int64_t)json_integer_value(json_object_get(body, "StatusCode"));
     else if (err)
@@ -555,7 +586,9 @@ static void follow(Container *c)
     /* An adopted container: only what comes from now on. A stopped container
      * started again: from its start, not its whole history. */
     char extra[64] = "";
-    if (c->adopted)
+    if (c->resume[0])
+        snprintf(extra, sizeof(extra), "&since=%s", c->resume);
+    else if (c->adopted)
         snprintf(extra, sizeof(extra), "&tail=0");
     else if (c->since[0])
         snprintf(extra, sizeof(extra), "&since=%s", c->since);
@@ -1353,6 +1386,20 @@ static void on_killed(void *ud, int status, json_t *body, const char *err)
     c->kill = NULL;
     if (err && status != 409) /* 409: not running any more */
         logmux_system(c->d->mux, c->s->name, "cannot signal the container: %s", err);
+    /* A kill the engine cannot be reached for: tend stops waiting for the
+     * container rather than for the engine, and says so. */
+    if (err && status == 0 && c->kill_sig == SIGKILL && c->id && c->cb.exited) {
+        logmux_system(c->d->mux, c->s->name,
+                      "the Docker engine is unreachable: %s is left as it is (tend down removes it later)",
+                      c->name);
+        c->lost = false;
+        if (c->wait)
+            engine_cancel(c->wait);
+        if (c->logs)
+            engine_cancel(c->logs);
+        c->wait = c->logs = NULL;
+        c->cb.exited(c->ud, 137);
+    }
 }
 
 void docker_signal(Container *c, int sig)
@@ -1361,6 +1408,7 @@ void docker_signal(Container *c, int sig)
         return;
     if (c->kill)
         engine_cancel(c->kill);
+    c->kill_sig = sig;
     char *path = xasprintf("/containers/%s/kill?signal=%d", c->id, sig);
     c->kill = engine_request(c->d->e, "POST", path, NULL, on_killed, c);
     free(path);
@@ -1747,4 +1795,115 @@ void docker_each(DockerRt *d, const char *action, const StrVec *services, int ti
     w->done = done;
     w->ud = ud;
     engine_connect(d->e, on_down_connected, w);
+}
+
+/* ---- the engine going away ----
+ *
+ * The engine restarts, or its socket goes away, while containers run: the
+ * event stream and every container's log and wait streams end without an
+ * answer. That is not the containers' exit. tend says so once, pings the
+ * engine on a backoff (100 ms doubling to 5 s) until it answers, then
+ * opens the event stream again from the moment it was lost (the engine
+ * replays what happened meanwhile) and reads each container's state
+ * afresh from the engine: one that still runs is followed again, its logs
+ * from that moment on; one that exited meanwhile reports its real exit;
+ * one that is gone is reported as such. */
+
+#define RETRY_FIRST_MS 100
+#define RETRY_MAX_MS 5000
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void retry_later(DockerRt *d);
+
+static void on_reinspected(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    c->req = NULL;
+    if (status == 404) {
+        logmux_system(c->d->mux, c->s->name, "container %s was removed while the engine was away", c->name);
+        if (c->cb.exited)
+            c->cb.exited(c->ud, 255);
+        return;
+    }
+    if (status != 200 || !body) {
+        c->lost = true;
+        engine_lost(c->d, err ? err : "no answer");
+        return;
+    }
+    /* Running or not, the streams tell: a stopped container's logs end
+     * and its /wait answers at once with its exit code. */
+    snprintf(c->resume, sizeof c->resume, "%s", c->d->lost_at);
+    follow(c);
+}
+
+static void reattach(Container *c)
+{
+    c->lost = false;
+    c->exit_pending = false;
+    memset(&c->demux, 0, sizeof c->demux);
+    char *path = xasprintf("/containers/%s/json", c->id);
+    c->req = engine_request(c->d->e, "GET", path, NULL, on_reinspected, c);
+    free(path);
+}
+
+static void on_ping(void *ud, int status, json_t *body, const char *err)
+{
+    DockerRt *d = ud;
+    (void)body;
+    if (status != 200 || err) {
+        retry_later(d);
+        return;
+    }
+    d->lost = false;
+    logmux_system(d->mux, NULL, "reconnected to the Docker engine after %.1f s; reading its state again",
+                  (double)(mono_ns() - d->lost_mono) / 1e9);
+    if (!d->events)
+        open_events(d, d->lost_at);
+    for (Container *c = d->list; c; c = c->next)
+        if (c->lost && c->id && !c->req)
+            reattach(c);
+}
+
+static void on_retry(uv_timer_t *t)
+{
+    DockerRt *d = t->data;
+    engine_request(d->e, "GET", "/_ping", NULL, on_ping, d);
+}
+
+static void retry_later(DockerRt *d)
+{
+    d->retry_ms = d->retry_ms ? d->retry_ms * 2 : RETRY_FIRST_MS;
+    if (d->retry_ms > RETRY_MAX_MS)
+        d->retry_ms = RETRY_MAX_MS;
+    if (!d->retry) {
+        d->retry = xcalloc(1, sizeof *d->retry);
+        uv_timer_init(d->loop, d->retry);
+        d->retry->data = d;
+    }
+    uv_timer_start(d->retry, on_retry, d->retry_ms, 0);
+}
+
+static void engine_lost(DockerRt *d, const char *why)
+{
+    if (d->lost || !d->prepared)
+        return;
+    d->lost = true;
+    /* The backoff starts over only after a while without losses: an
+     * engine that breaks every answer is not pinged ever faster. */
+    int64_t now = mono_ns();
+    if (now - d->lost_mono > 10 * 1000000000LL)
+        d->retry_ms = 0;
+    d->lost_mono = now;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(d->lost_at, sizeof d->lost_at, "%lld.%09ld", (long long)ts.tv_sec, ts.tv_nsec);
+    logmux_system(d->mux, NULL, "lost the Docker engine at %s (%s); reconnecting",
+                  engine_where(d->e), why);
+    retry_later(d);
 }

@@ -16,7 +16,9 @@ set -u
 TEND=${1:?usage: $0 TEND_BINARY}
 RUN=${TEND_TEST_RUN:-}
 T=$(mktemp -d "${TMPDIR:-/tmp}/tend-up-XXXXXX") || exit 1
+# This folder (tests/integration), for tests here and in tests/faults.
 LIBDIR=$(cd "$(dirname "$0")" && pwd)
+[ -f "$LIBDIR/cleanup.sh" ] || LIBDIR=$(cd "$LIBDIR/../integration" && pwd)
 . "$LIBDIR/cleanup.sh"
 # The janitor gets T through its environment: on its command line it would
 # carry the marker kill_leftovers kills by.
