@@ -1464,6 +1464,18 @@ static bool step_load(SeedRun *r)
          * is a change. */
         sha256_update(&h, r->files_rel[f], strlen(r->files_rel[f]) + 1);
         sha256_update(&h, data, len);
+        /* Statements and commands go out as C strings: a NUL byte would cut
+         * one short without a word. */
+        const char *nul = (st->kind == SEED_SQL || st->kind == SEED_REDIS) ? memchr(data, '\0', len) : NULL;
+        if (nul) {
+            unsigned line = 1;
+            for (const char *q = data; q < nul; q++)
+                line += *q == '\n';
+            free(data);
+            strbuf_free(&name);
+            run_fail(r, "seed %s:%u: a NUL byte: not a text file", r->files_rel[f], line);
+            return false;
+        }
         if (st->kind == SEED_SQL) {
             SqlStmt *v;
             size_t n = sql_split(data, len, &v);
