@@ -45,6 +45,10 @@ struct Container {
     bool built;
     bool prebuild;         /* --build: build first, then look for the container */
     bool first_start;      /* may use the lists made while preparing */
+    bool look_soon;        /* look_up from the loop, not inside docker_start */
+    bool waited_removal;   /* waited once for a removal already under way */
+    bool readopted;        /* an adopted container that went down was started again */
+    int64_t adopted_ns;    /* when it was adopted (monotonic) */
     bool image_checked;    /* cur_image is known */
     char *cur_image;       /* the ID the image name points at now ("" unknown) */
     json_t *entry;         /* the container's entry in the list, if it exists */
@@ -80,6 +84,7 @@ struct DockerRt {
      * it answers, then the events and every container's streams again. */
     bool lost;
     uv_timer_t *retry;  /* heap: closed apart from d, freed by its close callback */
+    uv_timer_t *soon;   /* heap, the same: containers to look up from the loop */
     unsigned retry_ms;
     int64_t lost_mono;  /* when it went away (monotonic ns) */
     char lost_at[40];   /* the same, unix seconds, for since= */
@@ -494,6 +499,8 @@ void docker_free(DockerRt *d)
         engine_cancel(d->events);
     if (d->retry)
         uv_close((uv_handle_t *)d->retry, (uv_close_cb)free);
+    if (d->soon)
+        uv_close((uv_handle_t *)d->soon, (uv_close_cb)free);
     jsonlines_free(&d->event_lines);
     json_decref(d->existing);
     json_decref(d->images);
@@ -554,6 +561,47 @@ static void on_logs_done(void *ud, int status, json_t *body, const char *err)
     }
 }
 
+static void follow(Container *c);
+static int64_t mono_ns(void);
+
+static void on_readopt_started(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    (void)body;
+    c->req = NULL;
+    if (err && status != 304) {
+        logmux_system(c->d->mux, c->s->name, "cannot start %s again: %s", c->name, err);
+        if (c->cb.exited)
+            c->cb.exited(c->ud, c->exit_code);
+        return;
+    }
+    follow(c);
+}
+
+/* A container adopted while it was on its way down (a `tend down` or a
+ * stop from elsewhere that had not finished) exits right after it was
+ * adopted, although nobody here stopped it: it is started again, once,
+ * instead of failing the run it was adopted into. */
+static bool readopt(Container *c, int64_t code)
+{
+    if (!c->adopted || c->readopted || c->kill_sig || mono_ns() - c->adopted_ns > 10 * 1000000000LL)
+        return false;
+    c->readopted = true;
+    c->exit_code = code;
+    if (c->logs)
+        engine_cancel(c->logs);
+    c->logs = NULL;
+    logmux_system(c->d->mux, c->s->name,
+                  "%s stopped right after it was adopted (it was being stopped); starting it again", c->name);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(c->resume, sizeof c->resume, "%lld.%09ld", (long long)ts.tv_sec, ts.tv_nsec);
+    char *path = xasprintf("/containers/%s/start", c->id);
+    c->req = engine_request(c->d->e, "POST", path, NULL, on_readopt_started, c);
+    free(path);
+    return true;
+}
+
 static void on_wait_done(void *ud, int status, json_t *body, const char *err)
 {
     Container *c = ud;
@@ -570,6 +618,8 @@ static void on_wait_done(void *ud, int status, json_t *body, const char *err)
         code = (int64_t)json_integer_value(json_object_get(body, "StatusCode"));
     else if (err)
         logmux_system(c->d->mux, c->s->name, "lost the container: %s", err);
+    if (code >= 0 && readopt(c, code))
+        return;
     /* The exit is told once every line the container wrote was delivered:
      * the log stream ends when the container stops. */
     if (c->logs) {
@@ -1181,7 +1231,17 @@ static void on_removed_old(void *ud, int status, json_t *body, const char *err)
     Container *c = ud;
     (void)body;
     c->req = NULL;
-    if (err && status != 404) {
+    if (err && status == 409 && strstr(err, "already in progress") && c->id && !c->waited_removal) {
+        /* Being removed already (a tend down killed half-way): the
+         * engine says when it is gone. */
+        c->waited_removal = true;
+        logmux_system(c->d->mux, c->s->name, "waiting for the engine to finish removing %s", c->name);
+        char *path = xasprintf("/containers/%s/wait?condition=removed", c->id);
+        c->req = engine_request(c->d->e, "POST", path, NULL, on_removed_old, c);
+        free(path);
+        return;
+    }
+    if (err && status != 404 && !(c->waited_removal && status == 200)) {
         fail(c, "cannot remove the old container %s: %s", c->name, err);
         return;
     }
@@ -1215,6 +1275,7 @@ static void adopt(Container *c, json_t *entry)
     }
     const char *status = json_string_value(json_object_get(entry, "Status"));
     c->health_known_healthy = status && strstr(status, "(healthy)");
+    c->adopted_ns = mono_ns();
     follow(c);
     c->started_reported = true;
     c->cb.started(c->ud, true, NULL);
@@ -1346,6 +1407,21 @@ static void look_up(Container *c)
     free(f);
 }
 
+static void on_look_soon(uv_timer_t *t)
+{
+    DockerRt *d = t->data;
+    /* A look-up may free containers: start again from the head each time. */
+    for (;;) {
+        Container *c = d->list;
+        while (c && !c->look_soon)
+            c = c->next;
+        if (!c)
+            break;
+        c->look_soon = false;
+        look_up(c);
+    }
+}
+
 Container *docker_start(DockerRt *d, const Service *s, const ContainerCbs *cbs, void *ud)
 {
     Container *c = xcalloc(1, sizeof(*c));
@@ -1373,6 +1449,20 @@ Container *docker_start(DockerRt *d, const Service *s, const ContainerCbs *cbs, 
         strvec_push(&d->built, s->name);
         c->prebuild = true;
         build_image(c);
+        return c;
+    }
+    if (c->first_start && d->existing) {
+        /* The list made while preparing answers at once, and an adopted
+         * container would report itself started before the caller has
+         * the Container (its address for the probes among it): the
+         * answer waits for the loop. */
+        c->look_soon = true;
+        if (!d->soon) {
+            d->soon = xcalloc(1, sizeof *d->soon);
+            uv_timer_init(d->loop, d->soon);
+            d->soon->data = d;
+        }
+        uv_timer_start(d->soon, on_look_soon, 0, 0);
         return c;
     }
     look_up(c);
