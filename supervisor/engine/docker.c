@@ -41,6 +41,7 @@ struct Container {
     EngineReq *logs;
     EngineReq *wait;
     EngineReq *kill;
+    EngineReq *why;  /* after an exit by SIGKILL: was it the kernel's OOM killer? */
     ImageBuild *build;
     bool built;
     bool prebuild;         /* --build: build first, then look for the container */
@@ -602,6 +603,22 @@ static bool readopt(Container *c, int64_t code)
     return true;
 }
 
+/* Says when the kernel killed the container for memory: "exit status
+ * 137" alone does not tell it from a kill. */
+static void on_why(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    (void)err;
+    c->why = NULL;
+    json_t *st = json_object_get(body, "State");
+    if (status == 200 && json_is_true(json_object_get(st, "OOMKilled"))) {
+        char lim[32] = "";
+        if (c->s->mem_limit)
+            snprintf(lim, sizeof lim, " (mem_limit %lld bytes)", (long long)c->s->mem_limit);
+        logmux_system(c->d->mux, c->s->name, "killed by the kernel: out of memory%s", lim);
+    }
+}
+
 static void on_wait_done(void *ud, int status, json_t *body, const char *err)
 {
     Container *c = ud;
@@ -620,6 +637,11 @@ static void on_wait_done(void *ud, int status, json_t *body, const char *err)
         logmux_system(c->d->mux, c->s->name, "lost the container: %s", err);
     if (code >= 0 && readopt(c, code))
         return;
+    if (code == 137 && !c->why && c->id) {
+        char *path = xasprintf("/containers/%s/json", c->id);
+        c->why = engine_request(c->d->e, "GET", path, NULL, on_why, c);
+        free(path);
+    }
     /* The exit is told once every line the container wrote was delivered:
      * the log stream ends when the container stops. */
     if (c->logs) {
@@ -1532,6 +1554,8 @@ void docker_container_free(Container *c)
         engine_cancel(c->wait);
     if (c->kill)
         engine_cancel(c->kill);
+    if (c->why)
+        engine_cancel(c->why);
     if (c->build)
         image_build_cancel(c->build);
     jsonlines_free(&c->pull_lines);

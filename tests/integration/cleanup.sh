@@ -29,6 +29,14 @@ kill_leftovers() {
     done
 }
 
+# Unmounts what the test mounted (noted in $T/mounts), so that T can go.
+unmount_leftovers() {
+    [ -f "$T/mounts" ] || return 0
+    for _m in $(sort -ru "$T/mounts"); do
+        umount -l "$_m" 2>/dev/null
+    done
+}
+
 # Removes the containers, networks, volumes and images of the projects
 # noted in $T/projects, found by their com.docker.compose.project label
 # (images built for a service carry it too, old ones a rebuild untagged

@@ -17,4 +17,5 @@ PID=${1:?usage: janitor.sh PID}
 tail --pid="$PID" -s 0.2 -f /dev/null 2>/dev/null || while kill -0 "$PID" 2>/dev/null; do sleep 0.2; done
 kill_leftovers
 docker_cleanup
+unmount_leftovers
 [ "${TEND_KEEP_TMP:-}" = 1 ] || rm -rf "$T"

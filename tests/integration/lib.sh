@@ -244,6 +244,7 @@ cleanup() {
     fi
     kill_leftovers
     docker_cleanup
+    unmount_leftovers
     if [ "${TEND_KEEP_TMP:-}" = 1 ]; then
         echo "# kept $T"
     else
