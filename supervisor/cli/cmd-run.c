@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "engine/engine.h"
 #include "run/manager.h"
+#include "run/secrets.h"
 #include "watch/reload.h"
 #include "load/parse.h"
 
@@ -234,6 +235,9 @@ int cmd_run(ConfigOptions *o, int argc, char **argv)
     mo.services = &only;
     mo.no_deps = no_deps;
     mo.run_service = s->name;
+    Secrets secrets = {0}; /* masked in every line shown or written */
+    project_secrets(p, &secrets);
+    mo.log.secrets = &secrets;
     mo.log.out_fd = STDOUT_FILENO;
     mo.log.err_fd = STDERR_FILENO;
     mo.log.only = s->name;
@@ -247,6 +251,7 @@ int cmd_run(ConfigOptions *o, int argc, char **argv)
     reload_attach(m, &ro);
     int status = manager_run(m);
     manager_free(m);
+    secrets_free(&secrets);
     if (s->oneoff_name && s->oneoff_rm)
         remove_oneoff(&loop, s->oneoff_name);
     uv_loop_close(&loop);

@@ -804,6 +804,13 @@ static void on_created(void *ud, int status, json_t *body, const char *err)
     connect_next(c);
 }
 
+/* Whether path is root or below it (both normalized). */
+static bool path_inside(const char *root, const char *path)
+{
+    size_t n = strlen(root);
+    return strncmp(path, root, n) == 0 && (path[n] == '\0' || path[n] == '/' || (n > 0 && root[n - 1] == '/'));
+}
+
 /* A missing bind source is made by tend, owned by the user the project
  * belongs to (the invoking user under sudo), never left to the engine,
  * which would make it as root. */
@@ -812,6 +819,7 @@ static int make_bind_source(const Project *p, const char *path)
     struct stat st;
     if (stat(path, &st) == 0)
         return 0;
+    int made = 1;
     uid_t uid = getuid();
     gid_t gid = getgid();
     const char *su = getenv("SUDO_UID"), *sg = getenv("SUDO_GID");
@@ -843,7 +851,7 @@ static int make_bind_source(const Project *p, const char *path)
         }
     }
     free(dup);
-    return 0;
+    return made;
 }
 
 static json_t *create_body(Container *c, char **ret_err)
@@ -959,6 +967,14 @@ static json_t *create_body(Container *c, char **ret_err)
         if (m->type == VOLUME_BIND) {
             if (m->create_host_path) {
                 int r = make_bind_source(p, m->source);
+                /* Inside the project a missing folder is routine (a cache,
+                 * a data folder); outside it, a typo could scatter folders
+                 * over the machine: said every time. */
+                if (r > 0 && !path_inside(p->workdir, m->source))
+                    logmux_system(c->d->mux, s->name,
+                                  "warning: made the bind mount source %s, which is outside the project "
+                                  "folder %s",
+                                  m->source, p->workdir);
                 if (r < 0) {
                     *ret_err = xasprintf("cannot create the bind mount source %s: %s", m->source, strerror(-r));
                     json_decref(mj);

@@ -736,6 +736,12 @@ static void err_line(LogMux *m, Svc *svc, int stream, const char *line, size_t l
 
 static void emit_line(LogMux *m, Svc *svc, int stream, const char *line, size_t len, int64_t ns)
 {
+    size_t ml = 0;
+    _cleanup_free_ char *masked = secrets_redact(m->o.secrets, line, len, &ml);
+    if (masked) {
+        line = masked;
+        len = ml;
+    }
     if (m->o.only) {
         bool mine = streq(svc->name, m->o.only) && svc != m->project;
         if (mine && stream == LOG_STDOUT && term_on(m))
