@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -670,12 +671,30 @@ static void on_soon(uv_timer_t *t)
 
 /* ---- the engine ---- */
 
+/* Without DOCKER_HOST: Docker's socket, else Podman's (rootful, then the
+ * user's own), else Docker's again for the message. */
+static const char *default_host(char buf[], size_t size)
+{
+    if (access("/var/run/docker.sock", F_OK) == 0)
+        return DEFAULT_HOST;
+    if (access("/run/podman/podman.sock", F_OK) == 0)
+        return "unix:///run/podman/podman.sock";
+    const char *rt = getenv("XDG_RUNTIME_DIR");
+    if (rt && *rt) {
+        snprintf(buf, size, "unix://%s/podman/podman.sock", rt);
+        if (access(buf + strlen("unix://"), F_OK) == 0)
+            return buf;
+    }
+    return DEFAULT_HOST;
+}
+
 Engine *engine_new(uv_loop_t *loop, const char *host, char **ret_err)
 {
     static bool curl_ready;
+    char found[4200];
     if (!host) {
         const char *env = getenv("DOCKER_HOST");
-        host = env && *env ? env : DEFAULT_HOST;
+        host = env && *env ? env : default_host(found, sizeof found);
     }
     Engine *e = xcalloc(1, sizeof *e);
     char *err = NULL;
