@@ -10,7 +10,7 @@ _tend_globals()
     for ((i = 1; i < COMP_CWORD; i++)); do
         w=${COMP_WORDS[i]}
         case $w in
-        -f | --file | -p | --project-name | --project-directory | --env-file)
+        -f | --file | -p | --project-name | --project-directory | --env-file | --env)
             _tend_g+=("$w" "${COMP_WORDS[i + 1]}")
             ((i++))
             ;;
@@ -36,13 +36,13 @@ _tend_profiles()
 _tend()
 {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-    local commands="attach config down env events exec help logs ps restart run seed start stop up version wait watch"
+    local commands="attach config down env envs events exec help kube logs ps restart run seed start stop up version wait watch"
     local i w cmd="" cmd_i=0
 
     for ((i = 1; i < COMP_CWORD; i++)); do
         w=${COMP_WORDS[i]}
         case $w in
-        -f | --file | -p | --project-name | --project-directory | --env-file | --profile) ((i++)) ;;
+        -f | --file | -p | --project-name | --project-directory | --env-file | --env | --profile) ((i++)) ;;
         -*) ;;
         *)
             cmd=$w
@@ -88,6 +88,14 @@ _tend()
         services=0
         ;;
     env) opts="--format --all --no-command" ;;
+    envs)
+        opts="--files"
+        services=0
+        ;;
+    kube)
+        opts="-o --output --registry --flat"
+        services=0
+        ;;
     events)
         opts="--json"
         services=0

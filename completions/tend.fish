@@ -2,7 +2,7 @@
 # names read from the project (`tend config --services`), honouring the
 # -f, -p, --project-directory and --env-file given on the line.
 
-set -l tend_commands attach config down env events exec help logs ps restart run seed start stop up version wait watch
+set -l tend_commands attach config down env envs events exec help kube logs ps restart run seed start stop up version wait watch
 
 # The global options typed so far, to hand on to `tend config`.
 function __tend_globals
@@ -66,6 +66,7 @@ complete -c tend -n "not __fish_seen_subcommand_from $tend_commands" -s p -l pro
 complete -c tend -n "not __fish_seen_subcommand_from $tend_commands" -l project-directory -x -a '(__fish_complete_directories)' -d 'Project folder'
 complete -c tend -n "not __fish_seen_subcommand_from $tend_commands" -l env-file -r -F -d 'Variables for interpolation'
 complete -c tend -n "not __fish_seen_subcommand_from $tend_commands" -l profile -x -a '(__tend_profiles)' -d 'Enable a profile'
+complete -c tend -n "not __fish_seen_subcommand_from $tend_commands" -l env -x -a '(tend envs 2>/dev/null)' -d 'Add an environment\'s overlay'
 complete -c tend -n "not __fish_seen_subcommand_from $tend_commands" -s h -l help -d 'Show help'
 complete -c tend -n "not __fish_seen_subcommand_from $tend_commands" -s v -l version -d 'Show the version'
 
@@ -82,6 +83,8 @@ complete -c tend -n "not __fish_seen_subcommand_from $tend_commands" -a ps -d 'L
 complete -c tend -n "not __fish_seen_subcommand_from $tend_commands" -a restart -d 'Restart services'
 complete -c tend -n "not __fish_seen_subcommand_from $tend_commands" -a run -d 'Run a one-off command for a service'
 complete -c tend -n "not __fish_seen_subcommand_from $tend_commands" -a seed -d 'Run the x-tend seed steps'
+complete -c tend -n "not __fish_seen_subcommand_from $tend_commands" -a envs -d 'List the environments'
+complete -c tend -n "not __fish_seen_subcommand_from $tend_commands" -a kube -d 'Write a Kustomize tree for Kubernetes'
 complete -c tend -n "not __fish_seen_subcommand_from $tend_commands" -a start -d 'Start stopped services'
 complete -c tend -n "not __fish_seen_subcommand_from $tend_commands" -a stop -d 'Stop services, keeping them'
 complete -c tend -n "not __fish_seen_subcommand_from $tend_commands" -a up -d 'Start the stack'
@@ -141,6 +144,11 @@ complete -c tend -n "__fish_seen_subcommand_from ps" -s a -l all -d 'Also stoppe
 complete -c tend -n "__fish_seen_subcommand_from ps" -s q -l quiet -d 'Only the service names'
 # seed
 complete -c tend -n "__fish_seen_subcommand_from seed" -l force -d 'Run every step again'
+# envs, kube
+complete -c tend -n "__fish_seen_subcommand_from envs" -l files -d 'With their files'
+complete -c tend -n "__fish_seen_subcommand_from kube" -s o -l output -r -a '(__fish_complete_directories)' -d 'The folder'
+complete -c tend -n "__fish_seen_subcommand_from kube" -l registry -x -d 'Prefix for images built locally'
+complete -c tend -n "__fish_seen_subcommand_from kube" -l flat -d 'One kustomization, no overlays'
 # up
 complete -c tend -n "__fish_seen_subcommand_from up watch" -s d -l detach -d 'Run in the background'
 complete -c tend -n "__fish_seen_subcommand_from up watch" -l wait -d 'With -d: return once ready'

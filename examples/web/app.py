@@ -23,6 +23,9 @@ from rq.job import Job
 MESSAGE = "Hello from the tend example stack"
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://app:app@postgres:5432/app")
+# A cluster environment (env/staging) gives the password as a file.
+_password_file = os.environ.get("DATABASE_PASSWORD_FILE")
+DATABASE_ARGS = {"password": open(_password_file).read().strip()} if _password_file else {}
 REDIS_URL = os.environ.get("REDIS_URL", "redis://redis:6379/0")
 
 app = Flask(__name__)
@@ -41,7 +44,7 @@ def query(sql, args=()):
     global _conn
     for attempt in (1, 2):
         if _conn is None or _conn.closed:
-            _conn = psycopg2.connect(DATABASE_URL, connect_timeout=5)
+            _conn = psycopg2.connect(DATABASE_URL, connect_timeout=5, **DATABASE_ARGS)
             _conn.autocommit = True
         try:
             with _conn.cursor() as cur:

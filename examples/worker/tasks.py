@@ -12,13 +12,16 @@ import redis
 from rq import get_current_job
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://app:app@postgres:5432/app")
+# A cluster environment (env/staging) gives the password as a file.
+_password_file = os.environ.get("DATABASE_PASSWORD_FILE")
+DATABASE_ARGS = {"password": open(_password_file).read().strip()} if _password_file else {}
 REDIS_URL = os.environ.get("REDIS_URL", "redis://redis:6379/0")
 CHANNEL = "example:status"
 
 
 def process(payload):
     job = get_current_job()
-    conn = psycopg2.connect(DATABASE_URL, connect_timeout=5)
+    conn = psycopg2.connect(DATABASE_URL, connect_timeout=5, **DATABASE_ARGS)
     try:
         with conn, conn.cursor() as cur:
             cur.execute("SELECT count(*) FROM items")

@@ -51,6 +51,12 @@ int cmd_exec(ConfigOptions *o, int argc, char **argv);
 extern const char env_usage[];
 int cmd_env(ConfigOptions *o, int argc, char **argv);
 
+extern const char envs_usage[];
+int cmd_envs(ConfigOptions *o, int argc, char **argv);
+
+extern const char kube_usage[];
+int cmd_kube(ConfigOptions *o, int argc, char **argv);
+
 /* The commands around a running stack (its control socket, ctl/client.h). */
 extern const char ps_usage[], logs_usage[], wait_usage[], events_usage[], attach_usage[];
 int cmd_ps(ConfigOptions *o, int argc, char **argv);

@@ -192,7 +192,9 @@ static const char main_usage_head[] =
     "  -p, --project-name NAME      project name (default: name:, else the folder)\n"
     "      --project-directory DIR  project folder (default: the first file's)\n"
     "      --env-file FILE          variables for interpolation; repeatable\n"
-    "      --profile NAME           enable a profile; repeatable\n"
+"      --profile NAME           enable a profile; repeatable\n"
+    "      --env NAME               add environment NAME's overlay (env/NAME/*.yaml\n"
+    "                               or compose.NAME.yaml) and .env.NAME; also TEND_ENV\n"
     "  -h, --help                   show this help\n"
     "  -v, --version                show the version\n"
     "\n"
@@ -206,10 +208,13 @@ static const Command commands[] = {
     {"down", "Stop and remove the project's containers and networks (volumes with -v)", down_usage,
      cmd_down},
     {"env", "Print the environment (and command) tend gives a service, for IDEs", env_usage, cmd_env},
+    {"envs", "List the project's environments (env/NAME/, compose.NAME.yaml)", envs_usage, cmd_envs},
     {"events", "Print the running stack's events as they happen (state, health, reloads)", events_usage,
      cmd_events},
     {"exec", "Run a command in a service's running container", exec_usage, cmd_exec},
     {"help", "Show help for a command", "Usage: tend help [COMMAND]\n", cmd_help},
+    {"kube", "Write a Kustomize tree (base and one overlay per environment) for Kubernetes", kube_usage,
+     cmd_kube},
     {"logs", "Show the services' output (-f to follow)", logs_usage, cmd_logs},
     {"ps", "List the services: state, health, since, restarts, ports", ps_usage, cmd_ps},
     {"restart", "Restart the project's containers", restart_usage, cmd_restart},
@@ -304,6 +309,7 @@ int main(int argc, char **argv)
         {"project-directory", required_argument, NULL, 'D'},
         {"env-file", required_argument, NULL, 'E'},
         {"profile", required_argument, NULL, 'P'},
+        {"env", required_argument, NULL, 'N'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'v'},
         {0},
@@ -326,6 +332,9 @@ int main(int argc, char **argv)
             break;
         case 'P':
             strvec_push(&o.profiles, optarg);
+            break;
+        case 'N':
+            o.env_name = optarg;
             break;
         case 'h':
             main_usage(stdout);

@@ -8,6 +8,7 @@
 
 #include "load/canon.h"
 #include "load/dotenv.h"
+#include "load/envs.h"
 #include "load/interp.h"
 #include "load/merge.h"
 #include "load/schema.h"
@@ -420,6 +421,45 @@ static void split_list(const char *s, const char *seps, StrVec *out)
     }
 }
 
+/* ---- environments ---- */
+
+/* The environment asked for (--env, else TEND_ENV from the shell, else from
+ * .env): its overlay files go after the base files, and its .env.NAME after
+ * .env. A discovered compose.override.yaml is left out, as
+ * `docker compose -f compose.yaml -f compose.NAME.yaml` leaves it out. */
+static int environment_overlay(const ConfigOptions *o, Project *p, bool discovered, Env *shell,
+                               Env *fileenv, Diag *d)
+{
+    const char *name = o->env_name;
+    Loc loc = {0}, *at = NULL;
+    if (o->base_only)
+        return 0;
+    if (!name || !*name)
+        name = env_get(shell, "TEND_ENV");
+    if ((!name || !*name) && env_get(fileenv, "TEND_ENV")) {
+        name = env_get(fileenv, "TEND_ENV");
+        _cleanup_free_ char *dotenv = path_join(p->workdir, ".env");
+        envs_dotenv_loc(p->arena, dotenv, "TEND_ENV", &loc);
+        at = &loc;
+    }
+    if (!name || !*name)
+        return 0;
+    StrVec *files = &p->config_files;
+    if (discovered && files->n > 1)
+        for (size_t k = 0; k < ARRAY_SIZE(override_names); k++)
+            if (streq(path_basename(files->v[files->n - 1]), override_names[k])) {
+                free(files->v[--files->n]);
+                files->v[files->n] = NULL;
+                break;
+            }
+    if (envs_resolve(p->workdir, name, at, files, d) < 0)
+        return -EINVAL;
+    _cleanup_free_ char *dotenv = xasprintf("%s/.env.%s", p->workdir, name);
+    if (is_file(dotenv))
+        dotenv_load(dotenv, env_lookup, shell, fileenv, d);
+    return 0;
+}
+
 /* ---- the whole load ---- */
 
 static int load(const ConfigOptions *o, const char *mem_name, const char *mem_data, size_t mem_len,
@@ -487,11 +527,18 @@ static int load(const ConfigOptions *o, const char *mem_name, const char *mem_da
     p->config_files = files;
 
     /* Interpolation environment: the shell wins over --env-file, which wins
-     * over .env in the project folder. */
+     * over .env.NAME of the environment, which wins over .env in the
+     * project folder. */
     Env fileenv = {0};
     _cleanup_free_ char *dotenv = path_join(p->workdir, ".env");
     if (is_file(dotenv))
         dotenv_load(dotenv, env_lookup, &shell, &fileenv, d);
+    if (!mem_name && environment_overlay(o, p, found_dir != NULL, &shell, &fileenv, d) < 0) {
+        env_free(&shell);
+        env_free(&fileenv);
+        project_free(p);
+        return -EINVAL;
+    }
     for (size_t i = 0; i < o->env_files.n; i++) {
         _cleanup_free_ char *ef = path_absolute(cwd, o->env_files.v[i]);
         if (dotenv_load(ef, env_lookup, &shell, &fileenv, d) == -ENOENT)

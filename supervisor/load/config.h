@@ -14,6 +14,8 @@ typedef struct ConfigOptions {
     const char *project_name; /* -p */
     const char *project_dir;  /* --project-directory */
     StrVec env_files;     /* --env-file */
+    const char *env_name; /* --env: an environment's overlay (envs.h); NULL: TEND_ENV */
+    bool base_only;       /* no environment, whatever --env and TEND_ENV say */
     StrVec profiles;      /* --profile (COMPOSE_PROFILES / TEND_PROFILES are read too) */
     StrVec services;      /* services named on the command line: enabled with their deps */
     bool no_interpolate;

@@ -1355,6 +1355,7 @@ static const Field xtend_service_fields[] = {
     {"probe", check_probe, 0},
     {"seed", check_seed, 0},
     {"watch", check_xwatch, 0},
+    {"kube", NULL, 0}, /* checked by tend kube (kube/settings.c) */
 };
 
 static void check_xtend_service(Ctx *c, const Node *n)
@@ -1598,6 +1599,7 @@ static void check_xtend_top_watch(Ctx *c, const Node *n)
 static const Field xtend_top_fields[] = {
     {"default_host_ip", check_ip, 0},
     {"watch", check_xtend_top_watch, 0},
+    {"kube", NULL, 0}, /* checked by tend kube (kube/settings.c) */
 };
 
 static void check_xtend_top(Ctx *c, const Node *n)
