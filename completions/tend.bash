@@ -82,7 +82,7 @@ _tend()
     local opts="" services=1
     case $cmd in
     attach) opts="-n --tail -t --timestamps --no-color --no-log-prefix --json" ;;
-    config) opts="--format --services --profiles --volumes --images --no-interpolate -q --quiet" ;;
+    config) opts="--format --services --profiles --volumes --images --no-interpolate --show-secrets -q --quiet" ;;
     down)
         opts="-v --volumes --remove-orphans -t --timeout --rmi"
         services=0

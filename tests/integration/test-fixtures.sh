@@ -12,7 +12,7 @@ fail=0
 for dir in "$DATA"/compose/*/; do
     dir=${dir%/}
     name=$(basename "$dir")
-    got=$(cd "$dir" && env -i PATH=/usr/bin:/bin "$TEND" config 2>"${TMPDIR:-/tmp}"/tend-fixture-err.$$)
+    got=$(cd "$dir" && env -i PATH=/usr/bin:/bin "$TEND" config --show-secrets 2>"${TMPDIR:-/tmp}"/tend-fixture-err.$$)
     rc=$?
     got=$(printf '%s\n' "$got" | sed "s|$dir|@DIR@|g")
     n=$((n + 1))
