@@ -42,6 +42,9 @@ struct Container {
     EngineReq *wait;
     EngineReq *kill;
     EngineReq *why;  /* after an exit by SIGKILL: was it the kernel's OOM killer? */
+    uv_timer_t *hc_timer; /* Podman: its healthcheck run from here (heap, closed apart) */
+    EngineReq *hc_req;
+    int hc_last;          /* -1 unknown, 0 unhealthy, 1 healthy */
     ImageBuild *build;
     bool built;
     bool prebuild;         /* --build: build first, then look for the container */
@@ -79,6 +82,7 @@ struct DockerRt {
     json_t *existing; /* the project's containers as listed while preparing */
     json_t *images;   /* the engine's images as listed while preparing */
     bool build_all;   /* up --build */
+    bool podman;      /* the engine is Podman: healthchecks are run from here */
     StrVec built;     /* services whose image this run built already */
     StrVec started;   /* services started at least once (their list entry used) */
     /* The engine went away (docker_engine_lost): pings on a backoff until
@@ -358,6 +362,23 @@ static void on_images_listed(void *ud, int status, json_t *body, const char *err
     prep_step_done(d, NULL);
 }
 
+/* Which engine: Podman runs a container's healthcheck only from a systemd
+ * timer, so without systemd it never runs; tend then runs it (below). */
+static void on_version(void *ud, int status, json_t *body, const char *err)
+{
+    DockerRt *d = ud;
+    (void)err;
+    size_t i;
+    json_t *comp;
+    json_array_foreach(json_object_get(body, "Components"), i, comp)
+    {
+        const char *name = json_string_value(json_object_get(comp, "Name"));
+        if (status == 200 && name && strstr(name, "Podman"))
+            d->podman = true;
+    }
+    prep_step_done(d, NULL);
+}
+
 /* The image ID a reference names in the list from preparing, or NULL when
  * it is not there (the caller then asks the engine). */
 static const char *cached_image_id(DockerRt *d, const char *ref)
@@ -454,6 +475,8 @@ static void on_connected(void *ud, bool ok, const char *err)
     }
     d->prep_pending++;
     engine_request(d->e, "GET", "/images/json", NULL, on_images_listed, d);
+    d->prep_pending++;
+    engine_request(d->e, "GET", "/version", NULL, on_version, d);
     {
         char *f = label_filter(p->name, NULL);
         char *path = xasprintf("/containers/json?all=1&filters=%s", f);
@@ -564,6 +587,8 @@ static void on_logs_done(void *ud, int status, json_t *body, const char *err)
 
 static void follow(Container *c);
 static int64_t mono_ns(void);
+static void hc_start(Container *c);
+static void hc_stop(Container *c);
 
 static void on_readopt_started(void *ud, int status, json_t *body, const char *err)
 {
@@ -631,6 +656,7 @@ static void on_wait_done(void *ud, int status, json_t *body, const char *err)
         engine_lost(c->d, err);
         return;
     }
+    hc_stop(c);
     if (status == 200 && body)
         code = (int64_t)json_integer_value(json_object_get(body, "StatusCode"));
     else if (err)
@@ -696,6 +722,7 @@ static void on_inspected(void *ud, int status, json_t *body, const char *err)
     const char *hs = json_string_value(json_object_get(health, "Status"));
     c->health_known_healthy = hs && streq(hs, "healthy");
     follow(c);
+    hc_start(c);
     c->started_reported = true;
     c->cb.started(c->ud, true, NULL);
     if (c->health_known_healthy && c->cb.health)
@@ -1315,6 +1342,7 @@ static void adopt(Container *c, json_t *entry)
     c->health_known_healthy = status && strstr(status, "(healthy)");
     c->adopted_ns = mono_ns();
     follow(c);
+    hc_start(c);
     c->started_reported = true;
     c->cb.started(c->ud, true, NULL);
     if (c->health_known_healthy && c->cb.health)
@@ -1572,6 +1600,7 @@ void docker_container_free(Container *c)
         engine_cancel(c->kill);
     if (c->why)
         engine_cancel(c->why);
+    hc_stop(c);
     if (c->build)
         image_build_cancel(c->build);
     jsonlines_free(&c->pull_lines);
@@ -2036,4 +2065,65 @@ static void engine_lost(DockerRt *d, const char *why)
     logmux_system(d->mux, NULL, "lost the Docker engine at %s (%s); reconnecting",
                   engine_where(d->e), why);
     retry_later(d);
+}
+
+/* ---- healthchecks on Podman ----
+ *
+ * Podman runs a container's healthcheck from a systemd timer; where there
+ * is no systemd (a container, WSL, many CI machines) it never runs and no
+ * health event comes. tend then runs it itself through Podman's own
+ * endpoint (/libpod/containers/ID/healthcheck, which runs the check once,
+ * records it and answers its status) at the check's interval (1 s unless
+ * the file sets one), and reports each change as the events would. */
+
+static void hc_tick(uv_timer_t *t);
+
+static void on_hc(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    (void)err;
+    c->hc_req = NULL;
+    const char *st = status == 200 ? json_string_value(json_object_get(body, "Status")) : NULL;
+    int now = st && streq(st, "healthy") ? 1 : st && streq(st, "unhealthy") ? 0 : -1;
+    if (now >= 0 && now != c->hc_last) {
+        c->hc_last = now;
+        if (c->cb.health)
+            c->cb.health(c->ud, now == 1); /* may free c: nothing after this */
+    }
+}
+
+static void hc_tick(uv_timer_t *t)
+{
+    Container *c = t->data;
+    if (c->hc_req || !c->id)
+        return;
+    char *path = xasprintf("/libpod/containers/%s/healthcheck", c->id);
+    c->hc_req = engine_request(c->d->e, "GET", path, NULL, on_hc, c);
+    free(path);
+}
+
+static void hc_start(Container *c)
+{
+    const Healthcheck *h = &c->s->healthcheck;
+    if (!c->d->podman || !h->present || h->disabled || c->hc_timer)
+        return;
+    int64_t every_ms = h->interval > 0 ? h->interval / 1000000 : 1000;
+    if (every_ms < 100)
+        every_ms = 100;
+    c->hc_last = -1;
+    c->hc_timer = xcalloc(1, sizeof *c->hc_timer);
+    uv_timer_init(c->d->loop, c->hc_timer);
+    c->hc_timer->data = c;
+    /* The first check soon after the start, as StartInterval would. */
+    uv_timer_start(c->hc_timer, hc_tick, 200, (uint64_t)every_ms);
+}
+
+static void hc_stop(Container *c)
+{
+    if (c->hc_req)
+        engine_cancel(c->hc_req);
+    c->hc_req = NULL;
+    if (c->hc_timer)
+        uv_close((uv_handle_t *)c->hc_timer, (uv_close_cb)free);
+    c->hc_timer = NULL;
 }
