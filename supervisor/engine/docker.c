@@ -37,17 +37,28 @@ struct Container {
     bool started_reported;
     bool health_known_healthy;
     bool exit_pending;     /* /wait answered before the log stream ended */
+    bool lost;             /* its streams broke with the engine: reattach on reconnect */
+    int kill_sig;          /* the signal of the kill in flight */
+    char resume[40];       /* after a reconnect: logs from this moment */
     int64_t exit_code;
     char since[40];        /* logs from this moment ("" = from the start) */
     EngineReq *req;  /* the step in flight */
     EngineReq *logs;
     EngineReq *wait;
     EngineReq *kill;
+    EngineReq *why;  /* after an exit by SIGKILL: was it the kernel's OOM killer? */
+    uv_timer_t *hc_timer; /* Podman: its healthcheck run from here (heap, closed apart) */
+    EngineReq *hc_req;
+    int hc_last;          /* -1 unknown, 0 unhealthy, 1 healthy */
     ImageBuild *build;
     bool built;
     bool prebuild;         /* --build: build first, then look for the container */
     bool first_start;      /* may use the lists made while preparing */
     bool proceeding;       /* docker_proceed: past the created callback */
+    bool look_soon;        /* look_up from the loop, not inside docker_start */
+    bool waited_removal;   /* waited once for a removal already under way */
+    bool readopted;        /* an adopted container that went down was started again */
+    int64_t adopted_ns;    /* when it was adopted (monotonic) */
     bool image_checked;    /* cur_image is known */
     char *cur_image;       /* the ID the image name points at now ("" unknown) */
     json_t *entry;         /* the container's entry in the list, if it exists */
@@ -110,7 +121,19 @@ struct DockerRt {
     bool settle_init;
     size_t renew_next;
     Explain *explains; /* docker_explain requests in flight */
+    bool podman;      /* the engine is Podman: healthchecks are run from here */
+    /* The engine went away (docker_engine_lost): pings on a backoff until
+     * it answers, then the events and every container's streams again. */
+    bool lost;
+    uv_timer_t *retry;  /* heap: closed apart from d, freed by its close callback */
+    uv_timer_t *soon;   /* heap, the same: containers to look up from the loop */
+    unsigned retry_ms;
+    int64_t lost_mono;  /* when it went away (monotonic ns) */
+    char lost_at[40];   /* the same, unix seconds, for since= */
 };
+
+static void engine_lost(DockerRt *d, const char *why);
+static void open_events(DockerRt *d, const char *since);
 
 /* ---- small helpers ---- */
 
@@ -296,8 +319,19 @@ static void on_events_done(void *ud, int status, json_t *body, const char *err)
     (void)status;
     (void)body;
     d->events = NULL;
-    if (err)
-        logmux_system(d->mux, NULL, "the engine's event stream ended: %s", err);
+    jsonlines_free(&d->event_lines);
+    /* The stream never ends while the engine runs: it went away. */
+    engine_lost(d, err ? err : "its event stream closed");
+}
+
+static void open_events(DockerRt *d, const char *since)
+{
+    char *f = label_filter(d->p->name, NULL);
+    char *path = since && *since ? xasprintf("/events?since=%s&filters=%s", since, f)
+                                 : xasprintf("/events?filters=%s", f);
+    d->events = engine_stream(d->e, "GET", path, NULL, on_events_chunk, on_events_done, d);
+    free(path);
+    free(f);
 }
 
 static void prep_step_done(DockerRt *d, const char *err)
@@ -307,11 +341,7 @@ static void prep_step_done(DockerRt *d, const char *err)
     if (--d->prep_pending > 0)
         return;
     if (!d->prep_err) {
-        char *f = label_filter(d->p->name, NULL);
-        char *path = xasprintf("/events?filters=%s", f);
-        d->events = engine_stream(d->e, "GET", path, NULL, on_events_chunk, on_events_done, d);
-        free(path);
-        free(f);
+        open_events(d, NULL);
         d->prepared = true;
     }
     if (d->prep_done)
@@ -464,6 +494,23 @@ static void on_images_listed(void *ud, int status, json_t *body, const char *err
     prep_step_done(d, NULL);
 }
 
+/* Which engine: Podman runs a container's healthcheck only from a systemd
+ * timer, so without systemd it never runs; tend then runs it (below). */
+static void on_version(void *ud, int status, json_t *body, const char *err)
+{
+    DockerRt *d = ud;
+    (void)err;
+    size_t i;
+    json_t *comp;
+    json_array_foreach(json_object_get(body, "Components"), i, comp)
+    {
+        const char *name = json_string_value(json_object_get(comp, "Name"));
+        if (status == 200 && name && strstr(name, "Podman"))
+            d->podman = true;
+    }
+    prep_step_done(d, NULL);
+}
+
 /* The image ID a reference names in the list from preparing, or NULL when
  * it is not there (the caller then asks the engine). */
 static const char *cached_image_id(DockerRt *d, const char *ref)
@@ -556,6 +603,8 @@ static void on_connected(void *ud, bool ok, const char *err)
     }
     d->prep_pending++;
     engine_request(d->e, "GET", "/images/json", NULL, on_images_listed, d);
+    d->prep_pending++;
+    engine_request(d->e, "GET", "/version", NULL, on_version, d);
     {
         char *f = label_filter(p->name, NULL);
         char *path = xasprintf("/containers/json?all=1&filters=%s", f);
@@ -618,6 +667,10 @@ void docker_free(DockerRt *d)
     }
     if (d->events)
         engine_cancel(d->events);
+    if (d->retry)
+        uv_close((uv_handle_t *)d->retry, (uv_close_cb)free);
+    if (d->soon)
+        uv_close((uv_handle_t *)d->soon, (uv_close_cb)free);
     jsonlines_free(&d->event_lines);
     json_decref(d->existing);
     json_decref(d->images);
@@ -666,6 +719,15 @@ static void on_logs_chunk(void *ud, const char *data, size_t len)
 /* The end is told: how it ended, from its track and its state after it.
  * c may be freed by the callback; an outside start that came meanwhile is
  * told after it. */
+/* An end tend learned of without the engine's events (it was away, or
+ * cannot be reached): told as the track has it. */
+static void tell_end_now(Container *c, int64_t code, bool gone)
+{
+    c->exit_code = code;
+    CtrEnd e = ctrtrack_end(&c->track, code, gone, false);
+    c->cb.exited(c->ud, &e);
+}
+
 static void end_told(Container *c, bool gone, bool oom_killed)
 {
     CtrEnd e = ctrtrack_end(&c->track, c->exit_code, gone, oom_killed);
@@ -774,9 +836,70 @@ static void on_logs_done(void *ud, int status, json_t *body, const char *err)
     c->logs = NULL;
     logmux_flush(c->d->mux, c->src_out);
     logmux_flush(c->d->mux, c->src_err);
+    if (c->lost)
+        return; /* the engine went away: the exit is not known */
     if (c->exit_pending) {
         c->exit_pending = false;
         report_exit(c, c->exit_code);
+    }
+}
+
+static void follow(Container *c);
+static int64_t mono_ns(void);
+static void hc_start(Container *c);
+static void hc_stop(Container *c);
+
+static void on_readopt_started(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    (void)body;
+    c->req = NULL;
+    if (err && status != 304) {
+        logmux_system(c->d->mux, c->s->name, "cannot start %s again: %s", c->name, err);
+        if (c->cb.exited)
+            tell_end_now(c, c->exit_code, false);
+        return;
+    }
+    follow(c);
+}
+
+/* A container adopted while it was on its way down (a `tend down` or a
+ * stop from elsewhere that had not finished) exits right after it was
+ * adopted, although nobody here stopped it: it is started again, once,
+ * instead of failing the run it was adopted into. */
+static bool readopt(Container *c, int64_t code)
+{
+    if (!c->adopted || c->readopted || c->kill_sig || mono_ns() - c->adopted_ns > 10 * 1000000000LL)
+        return false;
+    c->readopted = true;
+    c->exit_code = code;
+    if (c->logs)
+        engine_cancel(c->logs);
+    c->logs = NULL;
+    logmux_system(c->d->mux, c->s->name,
+                  "%s stopped right after it was adopted (it was being stopped); starting it again", c->name);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(c->resume, sizeof c->resume, "%lld.%09ld", (long long)ts.tv_sec, ts.tv_nsec);
+    char *path = xasprintf("/containers/%s/start", c->id);
+    c->req = engine_request(c->d->e, "POST", path, NULL, on_readopt_started, c);
+    free(path);
+    return true;
+}
+
+/* Says when the kernel killed the container for memory: "exit status
+ * 137" alone does not tell it from a kill. */
+static void on_why(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    (void)err;
+    c->why = NULL;
+    json_t *st = json_object_get(body, "State");
+    if (status == 200 && json_is_true(json_object_get(st, "OOMKilled"))) {
+        char lim[32] = "";
+        if (c->s->mem_limit)
+            snprintf(lim, sizeof lim, " (mem_limit %lld bytes)", (long long)c->s->mem_limit);
+        logmux_system(c->d->mux, c->s->name, "killed by the kernel: out of memory%s", lim);
     }
 }
 
@@ -785,10 +908,25 @@ static void on_wait_done(void *ud, int status, json_t *body, const char *err)
     Container *c = ud;
     c->wait = NULL;
     int64_t code = -1;
+    if (err && (status == 0 || !body)) {
+        /* No answer: the engine went away, not the container. It is
+         * followed again once the engine is back. */
+        c->lost = true;
+        engine_lost(c->d, err);
+        return;
+    }
+    hc_stop(c);
     if (status == 200 && body)
         code = (int64_t)json_integer_value(json_object_get(body, "StatusCode"));
     else if (err)
         logmux_system(c->d->mux, c->s->name, "lost the container: %s", err);
+    if (code >= 0 && readopt(c, code))
+        return;
+    if (code == 137 && !c->why && c->id) {
+        char *path = xasprintf("/containers/%s/json", c->id);
+        c->why = engine_request(c->d->e, "GET", path, NULL, on_why, c);
+        free(path);
+    }
     /* The exit is told once every line the container wrote was delivered:
      * the log stream ends when the container stops. */
     if (c->logs) {
@@ -805,7 +943,9 @@ static void follow(Container *c)
      * started again, or one another client started: from its start, not
      * its whole history. */
     char extra[64] = "";
-    if (c->since[0])
+    if (c->resume[0])
+        snprintf(extra, sizeof(extra), "&since=%s", c->resume);
+    else if (c->since[0])
         snprintf(extra, sizeof(extra), "&since=%s", c->since);
     else if (c->adopted)
         snprintf(extra, sizeof(extra), "&tail=0");
@@ -888,6 +1028,7 @@ static void on_inspected(void *ud, int status, json_t *body, const char *err)
     const char *hs = json_string_value(json_object_get(health, "Status"));
     c->health_known_healthy = hs && streq(hs, "healthy");
     follow(c);
+    hc_start(c);
     c->started_reported = true;
     c->cb.started(c->ud, true, NULL);
     if (c->health_known_healthy && c->cb.health)
@@ -1060,6 +1201,13 @@ static void on_created(void *ud, int status, json_t *body, const char *err)
     connect_next(c);
 }
 
+/* Whether path is root or below it (both normalized). */
+static bool path_inside(const char *root, const char *path)
+{
+    size_t n = strlen(root);
+    return strncmp(path, root, n) == 0 && (path[n] == '\0' || path[n] == '/' || (n > 0 && root[n - 1] == '/'));
+}
+
 /* A missing bind source is made by tend, owned by the user the project
  * belongs to (the invoking user under sudo), never left to the engine,
  * which would make it as root. */
@@ -1068,6 +1216,7 @@ static int make_bind_source(const Project *p, const char *path)
     struct stat st;
     if (stat(path, &st) == 0)
         return 0;
+    int made = 1;
     uid_t uid = getuid();
     gid_t gid = getgid();
     const char *su = getenv("SUDO_UID"), *sg = getenv("SUDO_GID");
@@ -1099,7 +1248,7 @@ static int make_bind_source(const Project *p, const char *path)
         }
     }
     free(dup);
-    return 0;
+    return made;
 }
 
 static json_t *create_body(Container *c, char **ret_err)
@@ -1221,6 +1370,14 @@ static json_t *create_body(Container *c, char **ret_err)
         if (m->type == VOLUME_BIND) {
             if (m->create_host_path && !c->dry) {
                 int r = make_bind_source(p, m->source);
+                /* Inside the project a missing folder is routine (a cache,
+                 * a data folder); outside it, a typo could scatter folders
+                 * over the machine: said every time. */
+                if (r > 0 && !path_inside(p->workdir, m->source))
+                    logmux_system(c->d->mux, s->name,
+                                  "warning: made the bind mount source %s, which is outside the project "
+                                  "folder %s",
+                                  m->source, p->workdir);
                 if (r < 0) {
                     *ret_err = xasprintf("cannot create the bind mount source %s: %s", m->source, strerror(-r));
                     json_decref(mj);
@@ -1517,7 +1674,17 @@ static void on_removed_old(void *ud, int status, json_t *body, const char *err)
     Container *c = ud;
     (void)body;
     c->req = NULL;
-    if (err && status != 404) {
+    if (err && status == 409 && strstr(err, "already in progress") && c->id && !c->waited_removal) {
+        /* Being removed already (a tend down killed half-way): the
+         * engine says when it is gone. */
+        c->waited_removal = true;
+        logmux_system(c->d->mux, c->s->name, "waiting for the engine to finish removing %s", c->name);
+        char *path = xasprintf("/containers/%s/wait?condition=removed", c->id);
+        c->req = engine_request(c->d->e, "POST", path, NULL, on_removed_old, c);
+        free(path);
+        return;
+    }
+    if (err && status != 404 && !(c->waited_removal && status == 200)) {
         fail(c, "cannot remove the old container %s: %s", c->name, err);
         return;
     }
@@ -1551,7 +1718,9 @@ static void adopt(Container *c, json_t *entry)
     }
     const char *status = json_string_value(json_object_get(entry, "Status"));
     c->health_known_healthy = status && strstr(status, "(healthy)");
+    c->adopted_ns = mono_ns();
     follow(c);
+    hc_start(c);
     c->started_reported = true;
     c->cb.started(c->ud, true, NULL);
     if (c->health_known_healthy && c->cb.health)
@@ -1685,6 +1854,21 @@ static void look_up(Container *c)
     free(f);
 }
 
+static void on_look_soon(uv_timer_t *t)
+{
+    DockerRt *d = t->data;
+    /* A look-up may free containers: start again from the head each time. */
+    for (;;) {
+        Container *c = d->list;
+        while (c && !c->look_soon)
+            c = c->next;
+        if (!c)
+            break;
+        c->look_soon = false;
+        look_up(c);
+    }
+}
+
 static Container *container_new(DockerRt *d, const Service *s, const ContainerCbs *cbs, void *ud)
 {
     Container *c = xcalloc(1, sizeof(*c));
@@ -1794,6 +1978,20 @@ Container *docker_start(DockerRt *d, const Service *s, const ContainerCbs *cbs, 
         build_image(c);
         return c;
     }
+    if (c->first_start && d->existing) {
+        /* The list made while preparing answers at once, and an adopted
+         * container would report itself started before the caller has
+         * the Container (its address for the probes among it): the
+         * answer waits for the loop. */
+        c->look_soon = true;
+        if (!d->soon) {
+            d->soon = xcalloc(1, sizeof *d->soon);
+            uv_timer_init(d->loop, d->soon);
+            d->soon->data = d;
+        }
+        uv_timer_start(d->soon, on_look_soon, 0, 0);
+        return c;
+    }
     look_up(c);
     return c;
 }
@@ -1814,6 +2012,20 @@ static void on_killed(void *ud, int status, json_t *body, const char *err)
     c->kill = NULL;
     if (err && status != 409) /* 409: not running any more */
         logmux_system(c->d->mux, c->s->name, "cannot signal the container: %s", err);
+    /* A kill the engine cannot be reached for: tend stops waiting for the
+     * container rather than for the engine, and says so. */
+    if (err && status == 0 && c->kill_sig == SIGKILL && c->id && c->cb.exited) {
+        logmux_system(c->d->mux, c->s->name,
+                      "the Docker engine is unreachable: %s is left as it is (tend down removes it later)",
+                      c->name);
+        c->lost = false;
+        if (c->wait)
+            engine_cancel(c->wait);
+        if (c->logs)
+            engine_cancel(c->logs);
+        c->wait = c->logs = NULL;
+        tell_end_now(c, 137, false);
+    }
 }
 
 void docker_signal(Container *c, int sig)
@@ -1823,6 +2035,7 @@ void docker_signal(Container *c, int sig)
     if (c->kill)
         engine_cancel(c->kill);
     ctrtrack_sent(&c->track, sig, sig == SIGKILL || sig == c->s->stop_signal);
+    c->kill_sig = sig;
     char *path = xasprintf("/containers/%s/kill?signal=%d", c->id, sig);
     c->kill = engine_request(c->d->e, "POST", path, NULL, on_killed, c);
     free(path);
@@ -1856,6 +2069,9 @@ void docker_container_free(Container *c)
         engine_cancel(c->wait);
     if (c->kill)
         engine_cancel(c->kill);
+    if (c->why)
+        engine_cancel(c->why);
+    hc_stop(c);
     if (c->build)
         image_build_cancel(c->build);
     jsonlines_free(&c->pull_lines);
@@ -2209,4 +2425,176 @@ void docker_each(DockerRt *d, const char *action, const StrVec *services, int ti
     w->done = done;
     w->ud = ud;
     engine_connect(d->e, on_down_connected, w);
+}
+
+/* ---- the engine going away ----
+ *
+ * The engine restarts, or its socket goes away, while containers run: the
+ * event stream and every container's log and wait streams end without an
+ * answer. That is not the containers' exit. tend says so once, pings the
+ * engine on a backoff (100 ms doubling to 5 s) until it answers, then
+ * opens the event stream again from the moment it was lost (the engine
+ * replays what happened meanwhile) and reads each container's state
+ * afresh from the engine: one that still runs is followed again, its logs
+ * from that moment on; one that exited meanwhile reports its real exit;
+ * one that is gone is reported as such. */
+
+#define RETRY_FIRST_MS 100
+#define RETRY_MAX_MS 5000
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void retry_later(DockerRt *d);
+
+static void on_reinspected(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    c->req = NULL;
+    if (status == 404) {
+        logmux_system(c->d->mux, c->s->name, "container %s was removed while the engine was away", c->name);
+        if (c->cb.exited)
+            tell_end_now(c, 255, true);
+        return;
+    }
+    if (status != 200 || !body) {
+        c->lost = true;
+        engine_lost(c->d, err ? err : "no answer");
+        return;
+    }
+    /* Running or not, the streams tell: a stopped container's logs end
+     * and its /wait answers at once with its exit code. */
+    snprintf(c->resume, sizeof c->resume, "%s", c->d->lost_at);
+    follow(c);
+}
+
+static void reattach(Container *c)
+{
+    c->lost = false;
+    c->exit_pending = false;
+    memset(&c->demux, 0, sizeof c->demux);
+    char *path = xasprintf("/containers/%s/json", c->id);
+    c->req = engine_request(c->d->e, "GET", path, NULL, on_reinspected, c);
+    free(path);
+}
+
+static void on_ping(void *ud, int status, json_t *body, const char *err)
+{
+    DockerRt *d = ud;
+    (void)body;
+    if (status != 200 || err) {
+        retry_later(d);
+        return;
+    }
+    d->lost = false;
+    logmux_system(d->mux, NULL, "reconnected to the Docker engine after %.1f s; reading its state again",
+                  (double)(mono_ns() - d->lost_mono) / 1e9);
+    if (!d->events)
+        open_events(d, d->lost_at);
+    for (Container *c = d->list; c; c = c->next)
+        if (c->lost && c->id && !c->req)
+            reattach(c);
+}
+
+static void on_retry(uv_timer_t *t)
+{
+    DockerRt *d = t->data;
+    engine_request(d->e, "GET", "/_ping", NULL, on_ping, d);
+}
+
+static void retry_later(DockerRt *d)
+{
+    d->retry_ms = d->retry_ms ? d->retry_ms * 2 : RETRY_FIRST_MS;
+    if (d->retry_ms > RETRY_MAX_MS)
+        d->retry_ms = RETRY_MAX_MS;
+    if (!d->retry) {
+        d->retry = xcalloc(1, sizeof *d->retry);
+        uv_timer_init(d->loop, d->retry);
+        d->retry->data = d;
+    }
+    uv_timer_start(d->retry, on_retry, d->retry_ms, 0);
+}
+
+static void engine_lost(DockerRt *d, const char *why)
+{
+    if (d->lost || !d->prepared)
+        return;
+    d->lost = true;
+    /* The backoff starts over only after a while without losses: an
+     * engine that breaks every answer is not pinged ever faster. */
+    int64_t now = mono_ns();
+    if (now - d->lost_mono > 10 * 1000000000LL)
+        d->retry_ms = 0;
+    d->lost_mono = now;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(d->lost_at, sizeof d->lost_at, "%lld.%09ld", (long long)ts.tv_sec, ts.tv_nsec);
+    logmux_system(d->mux, NULL, "lost the Docker engine at %s (%s); reconnecting",
+                  engine_where(d->e), why);
+    retry_later(d);
+}
+
+/* ---- healthchecks on Podman ----
+ *
+ * Podman runs a container's healthcheck from a systemd timer; where there
+ * is no systemd (a container, WSL, many CI machines) it never runs and no
+ * health event comes. tend then runs it itself through Podman's own
+ * endpoint (/libpod/containers/ID/healthcheck, which runs the check once,
+ * records it and answers its status) at the check's interval (1 s unless
+ * the file sets one), and reports each change as the events would. */
+
+static void hc_tick(uv_timer_t *t);
+
+static void on_hc(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    (void)err;
+    c->hc_req = NULL;
+    const char *st = status == 200 ? json_string_value(json_object_get(body, "Status")) : NULL;
+    int now = st && streq(st, "healthy") ? 1 : st && streq(st, "unhealthy") ? 0 : -1;
+    if (now >= 0 && now != c->hc_last) {
+        c->hc_last = now;
+        if (c->cb.health)
+            c->cb.health(c->ud, now == 1); /* may free c: nothing after this */
+    }
+}
+
+static void hc_tick(uv_timer_t *t)
+{
+    Container *c = t->data;
+    if (c->hc_req || !c->id)
+        return;
+    char *path = xasprintf("/libpod/containers/%s/healthcheck", c->id);
+    c->hc_req = engine_request(c->d->e, "GET", path, NULL, on_hc, c);
+    free(path);
+}
+
+static void hc_start(Container *c)
+{
+    const Healthcheck *h = &c->s->healthcheck;
+    if (!c->d->podman || !h->present || h->disabled || c->hc_timer)
+        return;
+    int64_t every_ms = h->interval > 0 ? h->interval / 1000000 : 1000;
+    if (every_ms < 100)
+        every_ms = 100;
+    c->hc_last = -1;
+    c->hc_timer = xcalloc(1, sizeof *c->hc_timer);
+    uv_timer_init(c->d->loop, c->hc_timer);
+    c->hc_timer->data = c;
+    /* The first check soon after the start, as StartInterval would. */
+    uv_timer_start(c->hc_timer, hc_tick, 200, (uint64_t)every_ms);
+}
+
+static void hc_stop(Container *c)
+{
+    if (c->hc_req)
+        engine_cancel(c->hc_req);
+    c->hc_req = NULL;
+    if (c->hc_timer)
+        uv_close((uv_handle_t *)c->hc_timer, (uv_close_cb)free);
+    c->hc_timer = NULL;
 }

@@ -27,6 +27,7 @@
 #include "watch/ignore.h"
 #include "engine/imgbuild.h"
 #include "engine/sync.h"
+#include "watch/poll.h"
 #include "watch/watch.h"
 
 #include <dirent.h>
@@ -102,6 +103,7 @@ typedef struct Reloader Reloader;
 typedef struct WTree {
     WSvc *ws;
     int id;            /* the watcher's tree id; -1 when not watched */
+    Poller *poller;    /* looked at every second instead (the inotify limit); id is POLL_ID + k */
     int rule;          /* index in Service.watch; -1: the default tree */
     WatchAction action;
     int signal;
@@ -700,6 +702,7 @@ static void tree_free(WTree *t)
 {
     if (!t)
         return;
+    poller_free(t->poller); /* before the ignore rules it reads */
     free(t->root);
     free(t->show);
     ignore_free(t->ig);
@@ -783,8 +786,14 @@ static void watch_off(Reloader *w)
     }
 }
 
+/* Trees inotify cannot take (its watch limit) are looked at every POLL_MS
+ * instead; their ids start at POLL_ID, apart from the watcher's. */
+#define POLL_MS 1000
+#define POLL_ID (1 << 20)
+#define POLL_SAY "looking for changes every second instead (slower; it costs CPU on big trees)"
+
 /* The services have begun starting: plan every tree, check the inotify
- * limit before placing a watch, then watch. */
+ * limit before placing a watch, then watch (or poll, past the limit). */
 static void on_start(void *data)
 {
     Reloader *w = data;
@@ -820,25 +829,28 @@ static void on_start(void *data)
     for (size_t i = 0; i < w->n_trees; i++)
         needed += watch_count_dirs(w->trees[i]->root, w->trees[i]->ig);
     char *advice = watch_limit_advice(needed);
+    size_t poll_from = w->n_trees; /* the trees from here on are polled */
     if (advice) {
-        manager_say(m, MANAGER_NONE, "%s; running without watching", advice);
+        manager_say(m, MANAGER_NONE, "%s; %s", advice, POLL_SAY);
         free(advice);
-        watch_off(w);
-        return;
+        poll_from = 0;
+    } else {
+        w->watcher = watcher_new(manager_loop(m), on_change, w);
     }
-    w->watcher = watcher_new(manager_loop(m), on_change, w);
-    for (size_t i = 0; i < w->n_trees; i++) {
+    for (size_t i = 0; i < poll_from; i++) {
         WTree *t = w->trees[i];
         char *err = NULL;
         int r = watcher_add_tree(w->watcher, t->root, t->ig, &err);
         if (r == -ENOSPC) {
+            /* The limit is reached half-way (other programs' watches): the
+             * trees not watched yet are polled. */
             char *adv = watch_limit_advice(needed + watcher_watch_count(w->watcher));
-            manager_say(m, MANAGER_NONE, "%s; running without watching",
-                        adv ? adv : (err ? err : "inotify watch limit reached"));
+            manager_say(m, MANAGER_NONE, "%s; %s", adv ? adv : (err ? err : "inotify watch limit reached"),
+                        POLL_SAY);
             free(adv);
             free(err);
-            watch_off(w);
-            return;
+            poll_from = i;
+            break;
         }
         if (r < 0) {
             manager_say(m, t->ws->i, "cannot watch %s: %s", t->show, err ? err : strerror(-r));
@@ -846,6 +858,11 @@ static void on_start(void *data)
             continue;
         }
         t->id = r;
+    }
+    for (size_t i = poll_from; i < w->n_trees; i++) {
+        WTree *t = w->trees[i];
+        t->id = POLL_ID + (int)i;
+        t->poller = poller_new(manager_loop(m), t->root, t->ig, POLL_MS, on_change, w, t->id);
     }
     for (size_t i = 0; i < w->n_svcs; i++) {
         WSvc *ws = &w->svcs[i];
@@ -855,7 +872,8 @@ static void on_start(void *data)
             WTree *t = ws->trees[k];
             if (t->id < 0)
                 continue;
-            strbuf_printf(&b, "%s%s (%s)", b.len ? ", " : "", t->show, watch_action_to_string(t->action));
+            strbuf_printf(&b, "%s%s (%s%s)", b.len ? ", " : "", t->show, watch_action_to_string(t->action),
+                          t->poller ? ", looked at every second" : "");
         }
         if (b.len)
             manager_say(m, ws->i, "watching %s", b.data);

@@ -17,7 +17,8 @@ crc=$?
 [ $crc -eq 0 ] || COMPOSE=
 unset XDG_RUNTIME_DIR
 
-P=tendrc$$
+P=tendrc$RUN$$
+docker_project "$P"
 # Every service ends at once on SIGTERM (a trapped signal interrupts wait).
 cat >"$T/$P.yaml" <<'EOF'
 x-loop: &loop ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1 & wait $$!; done"]
@@ -48,8 +49,7 @@ LOG="$XDG_STATE_HOME/tend/$P/tend.log"
 tnd() { "$TEND" -p "$P" -f "$T/$P.yaml" "$@"; }
 dc() { (cd "$T" && "$COMPOSE" -p "$P" "$@"); }
 
-trap 'docker_cleanup "$P"; cleanup' EXIT
-docker_cleanup "$P"
+docker_remove "$P"
 
 # tend.log without the padding after service names ("db     | x" -> "db | x").
 log() { sed 's/^\([^ |]*\) *| /\1 | /' "$LOG" 2>/dev/null; }
@@ -300,7 +300,7 @@ else
     diag_file "$HLOG"
 fi
 
-docker_cleanup "$P"
+docker_remove "$P"
 left=$(docker ps -aq --filter "label=com.docker.compose.project=$P")
 check "no container of the project is left" test -z "$left"
 finish
