@@ -1,5 +1,6 @@
 /* tend events: what happens in the running `tend up`, as it happens:
- * state changes, health, reloads, the ready moment and the end. */
+ * state changes, health, reloads, what other clients did to the
+ * containers, the ready moment and the end with its reason. */
 #include "cli/cli.h"
 #include "ctl/client.h"
 
@@ -13,8 +14,9 @@ const char events_usage[] =
     "Usage: tend events [OPTIONS]\n"
     "\n"
     "Prints the events of the running `tend up` as they happen, until it stops:\n"
-    "state changes, health changes, reloads, the moment every service is\n"
-    "ready, and the end.\n"
+    "state changes, health changes, reloads, what other clients (docker,\n"
+    "docker compose) did to the containers, the moment every service is\n"
+    "ready, and the end with its reason.\n"
     "\n"
     "Options:\n"
     "      --json    one JSON object per event (see the README for the fields)\n"
@@ -40,8 +42,11 @@ static void print_event(json_t *v)
         printf("%s: reload (%s)\n", svc, json_string_value(json_object_get(v, "what")));
     } else if (streq(ev, "ready")) {
         printf("every service is ready (%lld ms)\n", (long long)json_integer_value(json_object_get(v, "elapsed_ms")));
+    } else if (streq(ev, "outside")) {
+        printf("%s: %s\n", svc, json_string_value(json_object_get(v, "message")));
     } else if (streq(ev, "stopped")) {
-        printf("tend stopped\n");
+        const char *why = json_string_value(json_object_get(v, "reason"));
+        printf("tend stopped%s%s%s\n", why ? " (" : "", why ? why : "", why ? ")" : "");
     } else {
         printf("%s%s%s\n", ev, svc ? " " : "", svc ? svc : "");
     }

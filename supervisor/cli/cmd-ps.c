@@ -19,9 +19,11 @@
 const char ps_usage[] =
     "Usage: tend ps [OPTIONS] [SERVICE...]\n"
     "\n"
-    "Lists the project's services: state, health, since when, restarts, ports\n"
-    "and runtime. While a `tend up` runs, it answers (host processes included);\n"
-    "otherwise the project's containers are read from the engine's labels.\n"
+    "Lists the project's services: state, health, since when, restarts, runtime,\n"
+    "ports, and why each is in its state (what it waits for, what its probe\n"
+    "said, who stopped it). While a `tend up` runs, it answers (host processes\n"
+    "included); otherwise the project's containers are read from the engine's\n"
+    "labels.\n"
     "\n"
     "Options:\n"
     "      --format table|json   output format (default table)\n"
@@ -32,7 +34,7 @@ const char ps_usage[] =
     "  -h, --help                show this help\n";
 
 typedef struct Row {
-    const char *service, *state, *health, *since, *runtime;
+    const char *service, *state, *health, *since, *runtime, *why;
     char *ports;
     long long restarts; /* < 0: unknown */
 } Row;
@@ -89,6 +91,7 @@ static void print_rows(json_t *services, const char *format, bool quiet, bool al
         r->health = json_string_value(json_object_get(s, "health"));
         r->since = json_string_value(json_object_get(s, "since"));
         r->runtime = json_string_value(json_object_get(s, "runtime"));
+        r->why = json_string_value(json_object_get(s, "why"));
         json_t *rs = json_object_get(s, "restarts");
         r->restarts = json_is_integer(rs) ? (long long)json_integer_value(rs) : -1;
         r->ports = join_ports(json_object_get(s, "ports"));
@@ -105,8 +108,12 @@ static void print_rows(json_t *services, const char *format, bool quiet, bool al
         for (size_t k = 0; k < nr; k++)
             printf("%s\n", rows[k].service);
     } else {
-        printf("%-*s  %-*s  %-*s  %-5s  %-8s  %-7s  %s\n", w[0], "SERVICE", w[1], "STATE", w[2], "HEALTH", "SINCE",
-               "RESTARTS", "RUNTIME", "PORTS");
+        int wp = 5; /* PORTS, padded only when WHY follows */
+        for (size_t k = 0; k < nr; k++)
+            if ((int)strlen(rows[k].ports) > wp)
+                wp = (int)strlen(rows[k].ports);
+        printf("%-*s  %-*s  %-*s  %-5s  %-8s  %-7s  %-*s  %s\n", w[0], "SERVICE", w[1], "STATE", w[2], "HEALTH",
+               "SINCE", "RESTARTS", "RUNTIME", wp, "PORTS", "WHY");
         for (size_t k = 0; k < nr; k++) {
             Row *r = &rows[k];
             char ago[32], rs[32];
@@ -115,8 +122,9 @@ static void print_rows(json_t *services, const char *format, bool quiet, bool al
                 snprintf(rs, sizeof rs, "%lld", r->restarts);
             else
                 snprintf(rs, sizeof rs, "-");
-            printf("%-*s  %-*s  %-*s  %-5s  %-8s  %-7s  %s\n", w[0], r->service, w[1], r->state, w[2],
-                   r->health ? r->health : "-", ago, rs, r->runtime ? r->runtime : "-", r->ports);
+            printf("%-*s  %-*s  %-*s  %-5s  %-8s  %-7s  %-*s  %s\n", w[0], r->service, w[1], r->state, w[2],
+                   r->health ? r->health : "-", ago, rs, r->runtime ? r->runtime : "-", wp,
+                   *r->ports ? r->ports : "-", r->why && *r->why ? r->why : "-");
         }
     }
     for (size_t k = 0; k < nr; k++)
@@ -238,8 +246,10 @@ static int from_engine(const Project *p, json_t *services, bool all)
             const char *cname = json_string_value(json_array_get(names, 0));
             if (cname)
                 json_object_set_new(o, "container", json_string(cname[0] == '/' ? cname + 1 : cname));
-            if (status)
+            if (status) {
                 json_object_set_new(o, "status", json_string(status));
+                json_object_set_new(o, "why", json_string(status)); /* the engine's words: "Exited (0) 2 minutes ago" */
+            }
             json_object_set_new(o, "selected", json_boolean(running));
             json_object_set(seen, svc, json_true());
             json_array_append_new(services, o);

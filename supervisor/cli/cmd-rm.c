@@ -164,9 +164,9 @@ static void on_made(void *ud, bool ok, const char *err)
     on_prepared(ud, ok, err);
 }
 
-static void on_nothing(void *ud, int64_t status)
+static void on_nothing(void *ud, const CtrEnd *end)
 {
-    (void)ud, (void)status;
+    (void)ud, (void)end;
 }
 
 /* The services a running tend runs: left to it. */
@@ -261,7 +261,7 @@ int cmd_create(ConfigOptions *o, int argc, char **argv)
         free(cr.err);
         /* One at a time, what a service needs first (network_mode
          * service:X needs X's container). */
-        const ContainerCbs cbs = {on_made, on_nothing, NULL, NULL};
+        const ContainerCbs cbs = {.started = on_made, .exited = on_nothing};
         bool *made = xcalloc(p->n_services ? p->n_services : 1, sizeof(bool));
         for (size_t pass = 0, left = 1; left && pass <= p->n_services && status == 0; pass++) {
             left = 0;

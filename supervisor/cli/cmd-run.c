@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "engine/engine.h"
 #include "run/manager.h"
+#include "run/secrets.h"
 #include "watch/reload.h"
 #include "load/canon.h"
 #include "load/dotenv.h"
@@ -492,6 +493,9 @@ int cmd_run(ConfigOptions *o, int argc, char **argv)
     mo.run_service = s->name;
     mo.build = build;
     mo.remove_orphans = remove_orphans;
+    Secrets secrets = {0}; /* masked in every line shown or written */
+    project_secrets(p, &secrets);
+    mo.log.secrets = &secrets;
     mo.log.out_fd = STDOUT_FILENO;
     mo.log.err_fd = quiet ? -1 : STDERR_FILENO;
     mo.log.only = s->name;
@@ -528,6 +532,7 @@ int cmd_run(ConfigOptions *o, int argc, char **argv)
         cli_session_free(att.ses);
     }
     manager_free(m);
+    secrets_free(&secrets);
     if (s->oneoff_rm)
         remove_oneoff(&loop, s->oneoff_name);
     uv_run(&loop, UV_RUN_DEFAULT);

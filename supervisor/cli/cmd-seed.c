@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "engine/docker.h"
 #include "load/graph.h"
+#include "run/secrets.h"
 #include "run/seed.h"
 
 #include <errno.h>
@@ -265,9 +266,12 @@ int cmd_seed(ConfigOptions *o, int argc, char **argv)
     uv_loop_t loop;
     uv_loop_init(&loop);
     c.loop = &loop;
+    Secrets secrets = {0}; /* masked in every line shown */
+    project_secrets(p, &secrets);
     LogMuxOptions mo = {
         .out_fd = STDOUT_FILENO,
         .color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR"),
+        .secrets = &secrets,
     };
     c.mux = logmux_new(&loop, &mo);
 
@@ -313,6 +317,7 @@ int cmd_seed(ConfigOptions *o, int argc, char **argv)
     }
     free(c.ctrs);
     free(c.order);
+    secrets_free(&secrets);
     project_free(p);
     return c.status;
 }

@@ -4,6 +4,7 @@
 #include "ctl/client.h"
 #include "ctl/server.h"
 #include "run/manager.h"
+#include "run/secrets.h"
 #include "watch/reload.h"
 #include "load/parse.h"
 #include "load/select.h"
@@ -379,6 +380,9 @@ int cmd_up(ConfigOptions *o, int argc, char **argv)
         color = false; /* the background supervisor, writing to its log file */
     }
 
+    Secrets secrets = {0}; /* masked in every line shown or written */
+    project_secrets(p, &secrets);
+    mo.log.secrets = &secrets;
     mo.services = &o->services;
     mo.log.out_fd = STDOUT_FILENO;
     mo.log.color = color && !mo.log.json;
@@ -390,6 +394,7 @@ int cmd_up(ConfigOptions *o, int argc, char **argv)
     reload_attach(m, &ro);
     int status = manager_run(m);
     manager_free(m);
+    secrets_free(&secrets);
     uv_loop_close(&loop);
     strvec_free(&except);
     project_free(p);

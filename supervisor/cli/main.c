@@ -3,6 +3,7 @@
  * Diag; this is the one place that prints it. Exit status: 0 success,
  * 1 runtime failure, 2 usage or services-file error. */
 #include "cli/cli.h"
+#include "run/secrets.h"
 #include "load/config.h"
 #include "run/host.h"
 #include "run/shim.h"
@@ -47,12 +48,15 @@ static const char config_usage[] =
     "      --volumes            print the volume names, one per line\n"
     "      --images             print the images, one per line\n"
     "      --no-interpolate     leave ${VARIABLES} as written\n"
+    "      --show-secrets       print secret values as they are (by default the\n"
+    "                           values of *_PASSWORD-, *_TOKEN-, *_SECRET-like\n"
+    "                           variables and of secrets: are shown as ********)\n"
     "  -q, --quiet              only validate; print nothing\n"
     "  -h, --help               show this help\n";
 
 static int cmd_config(ConfigOptions *o, int argc, char **argv)
 {
-    enum { OPT_FORMAT = 256, OPT_SERVICES, OPT_PROFILES, OPT_VOLUMES, OPT_IMAGES, OPT_NO_INTERP };
+    enum { OPT_FORMAT = 256, OPT_SERVICES, OPT_PROFILES, OPT_VOLUMES, OPT_IMAGES, OPT_NO_INTERP, OPT_SHOW_SECRETS };
     static const struct option opts[] = {
         {"format", required_argument, NULL, OPT_FORMAT},
         {"services", no_argument, NULL, OPT_SERVICES},
@@ -60,13 +64,14 @@ static int cmd_config(ConfigOptions *o, int argc, char **argv)
         {"volumes", no_argument, NULL, OPT_VOLUMES},
         {"images", no_argument, NULL, OPT_IMAGES},
         {"no-interpolate", no_argument, NULL, OPT_NO_INTERP},
+        {"show-secrets", no_argument, NULL, OPT_SHOW_SECRETS},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {0},
     };
     const char *format = "yaml";
     int list = 0;
-    bool quiet = false;
+    bool quiet = false, show_secrets = false;
     int c;
     while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
         switch (c) {
@@ -85,6 +90,9 @@ static int cmd_config(ConfigOptions *o, int argc, char **argv)
             break;
         case OPT_NO_INTERP:
             o->no_interpolate = true;
+            break;
+        case OPT_SHOW_SECRETS:
+            show_secrets = true;
             break;
         case 'q':
             quiet = true;
@@ -109,6 +117,12 @@ static int cmd_config(ConfigOptions *o, int argc, char **argv)
     if (quiet) {
         project_free(p);
         return EXIT_OK;
+    }
+    if (!show_secrets) {
+        Secrets sec = {0};
+        project_secrets(p, &sec);
+        project_mask_tree(p, &sec);
+        secrets_free(&sec);
     }
     StrBuf out;
     strbuf_init(&out, 0);

@@ -142,9 +142,13 @@ int ctl_parse_since(const char *s, char out[25])
         if (*p == 'Z' || *p == 'z') {
             p++;
         } else if (*p == '+' || *p == '-') {
-            int hh, mm;
-            if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
-                return -EINVAL;
+            /* Exactly "+hh:mm" (sscanf would take "+0:3" and the
+             * fixed step past it would leave the string). */
+            static const char form[] = "+dd:dd";
+            for (int i = 1; i < 6; i++)
+                if (form[i] == 'd' ? !(p[i] >= '0' && p[i] <= '9') : p[i] != ':')
+                    return -EINVAL;
+            int hh = (p[1] - '0') * 10 + (p[2] - '0'), mm = (p[4] - '0') * 10 + (p[5] - '0');
             off = (hh * 3600 + mm * 60) * (*p == '+' ? 1 : -1);
             p += 6;
         } else if (*p == '\0') {

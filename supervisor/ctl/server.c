@@ -11,6 +11,8 @@
  * (SO_PEERCRED) are checked before the hello. */
 #include "ctl/server.h"
 
+#include "run/secrets.h"
+
 #include "ctl/client.h"
 #include "engine/docker.h"
 #include "tend-version.h"
@@ -62,6 +64,7 @@ struct CtlServer {
     size_t last_ring;
     Conn *conns;
     int followers;    /* connections following logs */
+    Secrets secrets;  /* masked in the reasons of ps, wait and events */
 };
 
 struct Conn {
@@ -167,7 +170,16 @@ static void ctl_maybe_free(CtlServer *c)
     }
     free(c->rings);
     free(c->path);
+    secrets_free(&c->secrets);
     free(c);
+}
+
+/* A reason as a JSON string, with the project's secret values masked (the
+ * log lines are masked by the log mux already). */
+static json_t *reason_json(const CtlServer *c, const char *why)
+{
+    _cleanup_free_ char *masked = secrets_redact(&c->secrets, why, strlen(why), NULL);
+    return json_string(masked ? masked : why);
 }
 
 static void conn_maybe_free(Conn *k)
@@ -416,7 +428,8 @@ static json_t *svc_json(CtlServer *c, const ManagerView *v)
                             json_integer(v->term_signal ? 128 + v->term_signal : v->exit_status));
     if (v->reason && (v->state == SS_FAILED || v->state == SS_EXITED || v->state == SS_UNHEALTHY ||
                       v->state == SS_BACKOFF))
-        json_object_set_new(o, "reason", json_string(v->reason));
+        json_object_set_new(o, "reason", reason_json(c, v->reason));
+    json_object_set_new(o, "why", v->why ? reason_json(c, v->why) : json_string(""));
     return o;
 }
 
@@ -505,7 +518,7 @@ static bool wait_judge(Conn *k, int mode)
             else if (st < 0 && manager_stopping(m) && !why)
                 why = "tend is stopping";
             if (why)
-                json_object_set_new(o, "reason", json_string(why));
+                json_object_set_new(o, "reason", reason_json(k->c, why));
         }
         json_array_append_new(list, o);
     }
@@ -1212,9 +1225,29 @@ static void on_reload(void *data, size_t i, const char *what)
     strbuf_free(&b);
 }
 
+static void on_other(void *data, size_t i, const char *what, const char *line)
+{
+    CtlServer *c = data;
+    if (!any_events(c))
+        return;
+    StrBuf b;
+    strbuf_init(&b, 0);
+    event_head(&b, "outside", c->p->services[i]->name);
+    strbuf_puts(&b, ",\"what\":");
+    put_str(&b, what, strlen(what));
+    strbuf_puts(&b, ",\"message\":");
+    put_str(&b, line, strlen(line));
+    strbuf_puts(&b, "}\n");
+    broadcast_event(c, &b);
+    strbuf_free(&b);
+}
+
 static void on_state(void *data, size_t i, ServiceState from, ServiceState to, const char *reason)
 {
     CtlServer *c = data;
+    _cleanup_free_ char *masked = reason ? secrets_redact(&c->secrets, reason, strlen(reason), NULL) : NULL;
+    if (masked)
+        reason = masked;
     bool any_waits = false;
     for (Conn *k = c->conns; k; k = k->next)
         any_waits |= k->waiting;
@@ -1322,6 +1355,11 @@ static void on_stop(void *data)
     StrBuf b;
     strbuf_init(&b, 0);
     event_head(&b, "stopped", NULL);
+    const char *why = manager_end_reason(c->m);
+    if (why) {
+        strbuf_puts(&b, ",\"reason\":");
+        put_str(&b, why, strlen(why));
+    }
     strbuf_puts(&b, "}\n");
     for (Conn *k = c->conns, *next; k; k = next) {
         next = k->next;
@@ -1354,12 +1392,14 @@ int ctl_server_attach(Manager *m)
         .log = on_log,
         .ready = on_ready,
         .reload = on_reload,
+        .other = on_other,
         .stop = on_stop,
         .free = on_free,
     };
     CtlServer *c = xcalloc(1, sizeof *c);
     c->m = m;
     c->p = manager_project(m);
+    project_secrets(c->p, &c->secrets);
     c->n_rings = manager_size(m) + 1;
     c->rings = xcalloc(c->n_rings, sizeof(Ring));
     uv_timer_init(manager_loop(m), &c->eval_timer);

@@ -17,6 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The Compose version tend writes in its containers' labels; another
+ * version there names the maker of a container tend did not make. */
+#define LABEL_VERSION "com.docker.compose.version"
+#define TEND_COMPOSE_VERSION "2.0.0"
+
 struct Container {
     DockerRt *d;
     const Service *s;
@@ -32,17 +37,28 @@ struct Container {
     bool started_reported;
     bool health_known_healthy;
     bool exit_pending;     /* /wait answered before the log stream ended */
+    bool lost;             /* its streams broke with the engine: reattach on reconnect */
+    int kill_sig;          /* the signal of the kill in flight */
+    char resume[40];       /* after a reconnect: logs from this moment */
     int64_t exit_code;
     char since[40];        /* logs from this moment ("" = from the start) */
     EngineReq *req;  /* the step in flight */
     EngineReq *logs;
     EngineReq *wait;
     EngineReq *kill;
+    EngineReq *why;  /* after an exit by SIGKILL: was it the kernel's OOM killer? */
+    uv_timer_t *hc_timer; /* Podman: its healthcheck run from here (heap, closed apart) */
+    EngineReq *hc_req;
+    int hc_last;          /* -1 unknown, 0 unhealthy, 1 healthy */
     ImageBuild *build;
     bool built;
     bool prebuild;         /* --build: build first, then look for the container */
     bool first_start;      /* may use the lists made while preparing */
     bool proceeding;       /* docker_proceed: past the created callback */
+    bool look_soon;        /* look_up from the loop, not inside docker_start */
+    bool waited_removal;   /* waited once for a removal already under way */
+    bool readopted;        /* an adopted container that went down was started again */
+    int64_t adopted_ns;    /* when it was adopted (monotonic) */
     bool image_checked;    /* cur_image is known */
     char *cur_image;       /* the ID the image name points at now ("" unknown) */
     json_t *entry;         /* the container's entry in the list, if it exists */
@@ -51,8 +67,30 @@ struct Container {
     LogDemux demux;
     int src_out, src_err;
     size_t net_next; /* networks connected so far */
+    CtrTrack track;        /* what happened to it while followed (outside.h) */
+    bool following;        /* logs and /wait are on: its events are its own */
+    bool ended;            /* its end was told; kept for what happens to it next */
+    bool removal_told;     /* its end was told as a removal */
+    bool settling;         /* ended; waits for another client's "stop" event (outside.h) */
+    bool settle_oom;
+    uint64_t settle_until; /* loop time (ms) when the end is told anyway */
+    bool adopt_foreign;    /* docker_adopt: check the hash, logs from its start */
+    bool await_renew;      /* waits for the project's networks and volumes to be made again */
+    bool renewed;          /* made them again once for this start */
+    bool dry;              /* create_body for a comparison: makes no folders */
     Container *next; /* DockerRt's list */
 };
+
+/* A docker_explain request in flight. */
+typedef struct Explain {
+    DockerRt *d;
+    const Service *s;
+    EngineReq *req;
+    void (*done)(void *ud, const char *diff, const char *err);
+    void *ud;
+    json_t *have; /* the container's inspect, while its image's is asked for */
+    struct Explain *next;
+} Explain;
 
 struct DockerRt {
     uv_loop_t *loop;
@@ -76,7 +114,26 @@ struct DockerRt {
     unsigned console_rows, console_cols; /* tend run's terminal */
     StrVec built;     /* services whose image this run built already */
     StrVec started;   /* services started at least once (their list entry used) */
+    void (*other)(void *ud, const DockerOther *o); /* what other clients do (docker_set_other) */
+    void *other_ud;
+    bool renewing;     /* making the project's networks and volumes again */
+    uv_timer_t settle_timer; /* ends whose "stop" event may still come */
+    bool settle_init;
+    size_t renew_next;
+    Explain *explains; /* docker_explain requests in flight */
+    bool podman;      /* the engine is Podman: healthchecks are run from here */
+    /* The engine went away (docker_engine_lost): pings on a backoff until
+     * it answers, then the events and every container's streams again. */
+    bool lost;
+    uv_timer_t *retry;  /* heap: closed apart from d, freed by its close callback */
+    uv_timer_t *soon;   /* heap, the same: containers to look up from the loop */
+    unsigned retry_ms;
+    int64_t lost_mono;  /* when it went away (monotonic ns) */
+    char lost_at[40];   /* the same, unix seconds, for since= */
 };
+
+static void engine_lost(DockerRt *d, const char *why);
+static void open_events(DockerRt *d, const char *since);
 
 /* ---- small helpers ---- */
 
@@ -163,22 +220,91 @@ static Container *find_by_id(DockerRt *d, const char *id)
     return NULL;
 }
 
+static void end_told(Container *c, bool gone, bool oom_killed);
+
+/* Tells the manager what another client did to a container tend does not
+ * follow. The event's attributes carry the container's labels. */
+static void tell_other(DockerRt *d, DockerOtherKind kind, const Service *s, const char *id, json_t *attrs,
+                       bool tends)
+{
+    if (!d->other)
+        return;
+    const char *hash = json_string_value(json_object_get(attrs, LABEL_HASH));
+    const char *version = json_string_value(json_object_get(attrs, LABEL_VERSION));
+    _cleanup_free_ char *mine = s ? docker_config_hash(d->p, s) : NULL;
+    _cleanup_free_ char *maker =
+        version && !tends && !streq(version, TEND_COMPOSE_VERSION) ? xasprintf("docker compose %s", version) : NULL;
+    DockerOther o = {
+        .kind = kind,
+        .service = s,
+        .id = id,
+        .name = json_string_value(json_object_get(attrs, "name")),
+        .same_config = hash && mine && streq(hash, mine),
+        .tends = tends,
+        .maker = maker,
+    };
+    d->other(d->other_ud, &o);
+}
+
+/* One event about a container of the project. A followed container's
+ * events go to its track (who ended it, outside.h) and its health; one
+ * tend keeps after its end, or one it never made, is reported to the
+ * manager as another client's doing. */
 static void on_event(void *ud, json_t *ev)
 {
     DockerRt *d = ud;
     const char *type = json_string_value(json_object_get(ev, "Type"));
     const char *action = json_string_value(json_object_get(ev, "Action"));
-    const char *id = json_string_value(json_object_get(json_object_get(ev, "Actor"), "ID"));
-    if (!type || !streq(type, "container") || !action)
+    json_t *actor = json_object_get(ev, "Actor");
+    const char *id = json_string_value(json_object_get(actor, "ID"));
+    json_t *attrs = json_object_get(actor, "Attributes");
+    if (!type || !streq(type, "container") || !action || !id)
         return;
     Container *c = find_by_id(d, id);
-    if (!c)
-        return;
-    if (str_startswith(action, "health_status: ")) {
+    if (c && str_startswith(action, "health_status: ")) {
         bool healthy = streq(action + 15, "healthy");
         if (c->cb.health)
             c->cb.health(c->ud, healthy);
+        return;
     }
+    const char *name = json_string_value(json_object_get(attrs, "name"));
+    if (c && c->following) {
+        ctrtrack_event(&c->track, action, json_string_value(json_object_get(attrs, "signal")));
+        if (c->settling && ctrtrack_settled(&c->track, false)) {
+            c->settling = false;
+            end_told(c, false, c->settle_oom); /* c may be gone now */
+            return;
+        }
+        if (streq(action, "rename") && name) {
+            free(c->name);
+            c->name = xstrdup(name);
+            if (c->cb.other)
+                c->cb.other(c->ud, CTR_NOTE_RENAMED, name);
+        } else if ((streq(action, "pause") || streq(action, "unpause")) && c->cb.other) {
+            c->cb.other(c->ud, streq(action, "pause") ? CTR_NOTE_PAUSED : CTR_NOTE_UNPAUSED, NULL);
+        }
+        return;
+    }
+    if (c && !c->ended)
+        return; /* tend is starting it: these events are its own */
+    if (c) {
+        if (streq(action, "destroy") && !c->removal_told && c->cb.other)
+            c->cb.other(c->ud, CTR_NOTE_REMOVED, NULL);
+        else if (streq(action, "start") && !c->req)
+            tell_other(d, DOCKER_OTHER_STARTED, c->s, id, attrs, true);
+        return;
+    }
+    const char *svc = json_string_value(json_object_get(attrs, LABEL_SERVICE));
+    const char *oneoff = json_string_value(json_object_get(attrs, LABEL_ONEOFF));
+    const Service *s = svc ? project_service(d->p, svc) : NULL;
+    if (!s || (oneoff && streq(oneoff, "True")))
+        return;
+    /* Not "create": tend's own new container is created before its id is
+     * known here. */
+    if (streq(action, "start"))
+        tell_other(d, DOCKER_OTHER_STARTED, s, id, attrs, false);
+    else if (streq(action, "destroy"))
+        tell_other(d, DOCKER_OTHER_REMOVED, s, id, attrs, false);
 }
 
 static void on_events_chunk(void *ud, const char *data, size_t len)
@@ -193,8 +319,19 @@ static void on_events_done(void *ud, int status, json_t *body, const char *err)
     (void)status;
     (void)body;
     d->events = NULL;
-    if (err)
-        logmux_system(d->mux, NULL, "the engine's event stream ended: %s", err);
+    jsonlines_free(&d->event_lines);
+    /* The stream never ends while the engine runs: it went away. */
+    engine_lost(d, err ? err : "its event stream closed");
+}
+
+static void open_events(DockerRt *d, const char *since)
+{
+    char *f = label_filter(d->p->name, NULL);
+    char *path = since && *since ? xasprintf("/events?since=%s&filters=%s", since, f)
+                                 : xasprintf("/events?filters=%s", f);
+    d->events = engine_stream(d->e, "GET", path, NULL, on_events_chunk, on_events_done, d);
+    free(path);
+    free(f);
 }
 
 static void prep_step_done(DockerRt *d, const char *err)
@@ -204,11 +341,7 @@ static void prep_step_done(DockerRt *d, const char *err)
     if (--d->prep_pending > 0)
         return;
     if (!d->prep_err) {
-        char *f = label_filter(d->p->name, NULL);
-        char *path = xasprintf("/events?filters=%s", f);
-        d->events = engine_stream(d->e, "GET", path, NULL, on_events_chunk, on_events_done, d);
-        free(path);
-        free(f);
+        open_events(d, NULL);
         d->prepared = true;
     }
     if (d->prep_done)
@@ -276,6 +409,32 @@ static json_t *labels_json(const Env *user, const char *project, const char *key
     return l;
 }
 
+/* The create bodies of a network and a volume; NULL for external ones. */
+static json_t *network_body(const Project *p, const Network *n)
+{
+    if (n->external)
+        return NULL;
+    json_t *b = json_object();
+    json_object_set_new(b, "Name", json_string(n->name));
+    json_object_set_new(b, "Driver", json_string(n->driver ? n->driver : "bridge"));
+    json_object_set_new(b, "Internal", json_boolean(n->internal));
+    json_object_set_new(b, "Attachable", json_true());
+    json_object_set_new(b, "CheckDuplicate", json_true());
+    json_object_set_new(b, "Labels", labels_json(&n->labels, p->name, n->key, LABEL_NETWORK));
+    return b;
+}
+
+static json_t *volume_body(const Project *p, const Volume *v)
+{
+    if (v->external)
+        return NULL;
+    json_t *b = json_object();
+    json_object_set_new(b, "Name", json_string(v->name));
+    json_object_set_new(b, "Driver", json_string(v->driver ? v->driver : "local"));
+    json_object_set_new(b, "Labels", labels_json(&v->labels, p->name, v->key, LABEL_VOLUME));
+    return b;
+}
+
 static void on_ignore(void *ud, int status, json_t *body, const char *err)
 {
     (void)ud;
@@ -331,6 +490,23 @@ static void on_images_listed(void *ud, int status, json_t *body, const char *err
     if (status == 200 && json_is_array(body)) {
         json_decref(d->images);
         d->images = json_incref(body);
+    }
+    prep_step_done(d, NULL);
+}
+
+/* Which engine: Podman runs a container's healthcheck only from a systemd
+ * timer, so without systemd it never runs; tend then runs it (below). */
+static void on_version(void *ud, int status, json_t *body, const char *err)
+{
+    DockerRt *d = ud;
+    (void)err;
+    size_t i;
+    json_t *comp;
+    json_array_foreach(json_object_get(body, "Components"), i, comp)
+    {
+        const char *name = json_string_value(json_object_get(comp, "Name"));
+        if (status == 200 && name && strstr(name, "Podman"))
+            d->podman = true;
     }
     prep_step_done(d, NULL);
 }
@@ -404,16 +580,7 @@ static void on_connected(void *ud, bool ok, const char *err)
         x->d = d;
         x->name = xstrdup(n->name);
         x->is_network = true;
-        if (!n->external) {
-            json_t *b = json_object();
-            json_object_set_new(b, "Name", json_string(n->name));
-            json_object_set_new(b, "Driver", json_string(n->driver ? n->driver : "bridge"));
-            json_object_set_new(b, "Internal", json_boolean(n->internal));
-            json_object_set_new(b, "Attachable", json_true());
-            json_object_set_new(b, "CheckDuplicate", json_true());
-            json_object_set_new(b, "Labels", labels_json(&n->labels, p->name, n->key, LABEL_NETWORK));
-            x->create = b;
-        }
+        x->create = network_body(p, n);
         char *e = engine_escape(n->name);
         char *path = xasprintf("/networks/%s", e);
         d->prep_pending++;
@@ -426,13 +593,7 @@ static void on_connected(void *ud, bool ok, const char *err)
         PrepCtx *x = xcalloc(1, sizeof(*x));
         x->d = d;
         x->name = xstrdup(v->name);
-        if (!v->external) {
-            json_t *b = json_object();
-            json_object_set_new(b, "Name", json_string(v->name));
-            json_object_set_new(b, "Driver", json_string(v->driver ? v->driver : "local"));
-            json_object_set_new(b, "Labels", labels_json(&v->labels, p->name, v->key, LABEL_VOLUME));
-            x->create = b;
-        }
+        x->create = volume_body(p, v);
         char *e = engine_escape(v->name);
         char *path = xasprintf("/volumes/%s", e);
         d->prep_pending++;
@@ -442,6 +603,8 @@ static void on_connected(void *ud, bool ok, const char *err)
     }
     d->prep_pending++;
     engine_request(d->e, "GET", "/images/json", NULL, on_images_listed, d);
+    d->prep_pending++;
+    engine_request(d->e, "GET", "/version", NULL, on_version, d);
     {
         char *f = label_filter(p->name, NULL);
         char *path = xasprintf("/containers/json?all=1&filters=%s", f);
@@ -466,6 +629,12 @@ DockerRt *docker_new(uv_loop_t *loop, const Project *p, LogMux *mux, char **ret_
     return d;
 }
 
+void docker_set_other(DockerRt *d, void (*fn)(void *ud, const DockerOther *o), void *ud)
+{
+    d->other = fn;
+    d->other_ud = ud;
+}
+
 Engine *docker_engine(DockerRt *d)
 {
     return d->e;
@@ -478,14 +647,30 @@ void docker_prepare(DockerRt *d, void (*done)(void *ud, bool ok, const char *err
     engine_connect(d->e, on_connected, d);
 }
 
+static void on_settle_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
 void docker_free(DockerRt *d)
 {
     if (!d)
         return;
     while (d->list)
         docker_container_free(d->list);
+    while (d->explains) {
+        Explain *x = d->explains;
+        d->explains = x->next;
+        engine_cancel(x->req);
+        json_decref(x->have);
+        free(x);
+    }
     if (d->events)
         engine_cancel(d->events);
+    if (d->retry)
+        uv_close((uv_handle_t *)d->retry, (uv_close_cb)free);
+    if (d->soon)
+        uv_close((uv_handle_t *)d->soon, (uv_close_cb)free);
     jsonlines_free(&d->event_lines);
     json_decref(d->existing);
     json_decref(d->images);
@@ -493,7 +678,10 @@ void docker_free(DockerRt *d)
     strvec_free(&d->built);
     engine_free(d->e);
     free(d->prep_err);
-    free(d);
+    if (d->settle_init)
+        uv_close((uv_handle_t *)&d->settle_timer, on_settle_closed); /* frees d */
+    else
+        free(d);
 }
 
 /* ---- one container ---- */
@@ -528,6 +716,117 @@ static void on_logs_chunk(void *ud, const char *data, size_t len)
         logdemux_feed(&c->demux, data, len, on_log_part, c);
 }
 
+/* The end is told: how it ended, from its track and its state after it.
+ * c may be freed by the callback; an outside start that came meanwhile is
+ * told after it. */
+/* An end tend learned of without the engine's events (it was away, or
+ * cannot be reached): told as the track has it. */
+static void tell_end_now(Container *c, int64_t code, bool gone)
+{
+    c->exit_code = code;
+    CtrEnd e = ctrtrack_end(&c->track, code, gone, false);
+    c->cb.exited(c->ud, &e);
+}
+
+static void end_told(Container *c, bool gone, bool oom_killed)
+{
+    CtrEnd e = ctrtrack_end(&c->track, c->exit_code, gone, oom_killed);
+    DockerRt *d = c->d;
+    const Service *s = c->s;
+    json_t *again = NULL;
+    if (c->track.started_again && !gone) {
+        again = json_object();
+        json_object_set_new(again, LABEL_HASH, json_string(c->hash));
+        json_object_set_new(again, "name", json_string(c->name));
+        json_object_set_new(again, "id", json_string(c->id));
+    }
+    c->following = false;
+    c->ended = true;
+    c->removal_told = e.how == CTR_END_REMOVED || e.removed;
+    if (c->cb.exited)
+        c->cb.exited(c->ud, &e);
+    if (again)
+        tell_other(d, DOCKER_OTHER_STARTED, s, json_string_value(json_object_get(again, "id")), again, true);
+    json_decref(again);
+}
+
+/* How long an end waits for the "stop" event of another client's stop
+ * (it follows the exit; on a busy machine by some hundred ms). */
+#define SETTLE_MS 1000
+
+static void arm_settle(DockerRt *d);
+
+/* The ends whose wait is over are told, one at a time: telling one may
+ * free containers or add new ones. */
+static void on_settle_timer(uv_timer_t *t)
+{
+    DockerRt *d = t->data;
+    for (;;) {
+        Container *due = NULL;
+        for (Container *c = d->list; c && !due; c = c->next)
+            if (c->settling && c->settle_until <= uv_now(d->loop))
+                due = c;
+        if (!due)
+            break;
+        due->settling = false;
+        end_told(due, false, due->settle_oom);
+    }
+    arm_settle(d);
+}
+
+static void arm_settle(DockerRt *d)
+{
+    uint64_t next = 0;
+    for (Container *c = d->list; c; c = c->next)
+        if (c->settling && (!next || c->settle_until < next))
+            next = c->settle_until;
+    if (!next)
+        return;
+    if (!d->settle_init) {
+        uv_timer_init(d->loop, &d->settle_timer);
+        d->settle_timer.data = d;
+        d->settle_init = true;
+    }
+    uint64_t now = uv_now(d->loop);
+    uv_timer_start(&d->settle_timer, on_settle_timer, next > now ? next - now : 0, 0);
+}
+
+static void on_settled(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    (void)err;
+    c->req = NULL;
+    json_t *st = json_object_get(body, "State");
+    const char *state = status == 200 ? json_string_value(json_object_get(st, "Status")) : NULL;
+    bool gone = status == 404 || (state && (streq(state, "removing") || streq(state, "dead")));
+    bool oom = json_is_true(json_object_get(st, "OOMKilled"));
+    if (json_is_true(json_object_get(st, "Running")))
+        c->track.started_again = true;
+    if (!ctrtrack_settled(&c->track, gone)) {
+        c->settling = true;
+        c->settle_oom = oom;
+        c->settle_until = uv_now(c->d->loop) + SETTLE_MS;
+        arm_settle(c->d);
+        return;
+    }
+    end_told(c, gone, oom);
+}
+
+/* The container's main process ended. When tend did not stop it, one
+ * inspect settles how: removed, OOM-killed, or an exit (the events that
+ * came before it tell a stop or a kill by another client). */
+static void report_exit(Container *c, int64_t code)
+{
+    c->exit_code = code;
+    if (!ctrtrack_unexpected(&c->track) || !c->id) {
+        end_told(c, false, false);
+        return;
+    }
+    char *path = xasprintf("/containers/%s/json", c->id);
+    c->req = engine_request(c->d->e, "GET", path, NULL, on_settled, c);
+    free(path);
+}
+
 static void on_logs_done(void *ud, int status, json_t *body, const char *err)
 {
     Container *c = ud;
@@ -537,10 +836,70 @@ static void on_logs_done(void *ud, int status, json_t *body, const char *err)
     c->logs = NULL;
     logmux_flush(c->d->mux, c->src_out);
     logmux_flush(c->d->mux, c->src_err);
+    if (c->lost)
+        return; /* the engine went away: the exit is not known */
     if (c->exit_pending) {
         c->exit_pending = false;
+        report_exit(c, c->exit_code);
+    }
+}
+
+static void follow(Container *c);
+static int64_t mono_ns(void);
+static void hc_start(Container *c);
+static void hc_stop(Container *c);
+
+static void on_readopt_started(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    (void)body;
+    c->req = NULL;
+    if (err && status != 304) {
+        logmux_system(c->d->mux, c->s->name, "cannot start %s again: %s", c->name, err);
         if (c->cb.exited)
-            c->cb.exited(c->ud, c->exit_code);
+            tell_end_now(c, c->exit_code, false);
+        return;
+    }
+    follow(c);
+}
+
+/* A container adopted while it was on its way down (a `tend down` or a
+ * stop from elsewhere that had not finished) exits right after it was
+ * adopted, although nobody here stopped it: it is started again, once,
+ * instead of failing the run it was adopted into. */
+static bool readopt(Container *c, int64_t code)
+{
+    if (!c->adopted || c->readopted || c->kill_sig || mono_ns() - c->adopted_ns > 10 * 1000000000LL)
+        return false;
+    c->readopted = true;
+    c->exit_code = code;
+    if (c->logs)
+        engine_cancel(c->logs);
+    c->logs = NULL;
+    logmux_system(c->d->mux, c->s->name,
+                  "%s stopped right after it was adopted (it was being stopped); starting it again", c->name);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(c->resume, sizeof c->resume, "%lld.%09ld", (long long)ts.tv_sec, ts.tv_nsec);
+    char *path = xasprintf("/containers/%s/start", c->id);
+    c->req = engine_request(c->d->e, "POST", path, NULL, on_readopt_started, c);
+    free(path);
+    return true;
+}
+
+/* Says when the kernel killed the container for memory: "exit status
+ * 137" alone does not tell it from a kill. */
+static void on_why(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    (void)err;
+    c->why = NULL;
+    json_t *st = json_object_get(body, "State");
+    if (status == 200 && json_is_true(json_object_get(st, "OOMKilled"))) {
+        char lim[32] = "";
+        if (c->s->mem_limit)
+            snprintf(lim, sizeof lim, " (mem_limit %lld bytes)", (long long)c->s->mem_limit);
+        logmux_system(c->d->mux, c->s->name, "killed by the kernel: out of memory%s", lim);
     }
 }
 
@@ -549,10 +908,25 @@ static void on_wait_done(void *ud, int status, json_t *body, const char *err)
     Container *c = ud;
     c->wait = NULL;
     int64_t code = -1;
+    if (err && (status == 0 || !body)) {
+        /* No answer: the engine went away, not the container. It is
+         * followed again once the engine is back. */
+        c->lost = true;
+        engine_lost(c->d, err);
+        return;
+    }
+    hc_stop(c);
     if (status == 200 && body)
         code = (int64_t)json_integer_value(json_object_get(body, "StatusCode"));
     else if (err)
         logmux_system(c->d->mux, c->s->name, "lost the container: %s", err);
+    if (code >= 0 && readopt(c, code))
+        return;
+    if (code == 137 && !c->why && c->id) {
+        char *path = xasprintf("/containers/%s/json", c->id);
+        c->why = engine_request(c->d->e, "GET", path, NULL, on_why, c);
+        free(path);
+    }
     /* The exit is told once every line the container wrote was delivered:
      * the log stream ends when the container stops. */
     if (c->logs) {
@@ -560,19 +934,24 @@ static void on_wait_done(void *ud, int status, json_t *body, const char *err)
         c->exit_code = code < 0 ? 255 : code;
         return;
     }
-    if (c->cb.exited)
-        c->cb.exited(c->ud, code < 0 ? 255 : code);
+    report_exit(c, code < 0 ? 255 : code);
 }
 
 static void follow(Container *c)
 {
     /* An adopted container: only what comes from now on. A stopped container
-     * started again: from its start, not its whole history. */
+     * started again, or one another client started: from its start, not
+     * its whole history. */
     char extra[64] = "";
-    if (c->adopted)
-        snprintf(extra, sizeof(extra), "&tail=0");
+    if (c->resume[0])
+        snprintf(extra, sizeof(extra), "&since=%s", c->resume);
     else if (c->since[0])
         snprintf(extra, sizeof(extra), "&since=%s", c->since);
+    else if (c->adopted)
+        snprintf(extra, sizeof(extra), "&tail=0");
+    c->following = true;
+    c->ended = false;
+    c->track = (CtrTrack){0};
     char *path;
     if (!c->cb.created) { /* else an attachment carries the output */
         path = xasprintf("/containers/%s/logs?follow=1&stdout=1&stderr=1%s", c->id, extra);
@@ -584,6 +963,45 @@ static void follow(Container *c)
     free(path);
 }
 
+/* Another client's container, or tend's own started again by another
+ * client: follow it only when it runs with the file's configuration (its
+ * hash label), with its output from its start. */
+static bool adopt_check(Container *c, json_t *body)
+{
+    json_t *st = json_object_get(body, "State");
+    const char *hash = json_string_value(json_object_get(json_object_get(json_object_get(body, "Config"), "Labels"), LABEL_HASH));
+    const char *name = json_string_value(json_object_get(body, "Name"));
+    if (!json_is_true(json_object_get(st, "Running"))) {
+        fail(c, "container %s is not running any more", c->id);
+        return false;
+    }
+    if (!hash || !streq(hash, c->hash)) {
+        fail(c, "container %s does not have the file's configuration", c->id);
+        return false;
+    }
+    if (name) {
+        free(c->name);
+        c->name = xstrdup(name + (name[0] == '/'));
+    }
+    struct tm tm = {0};
+    const char *at = json_string_value(json_object_get(st, "StartedAt"));
+    const char *rest = at ? strptime(at, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+    if (rest) { /* "2026-01-02T15:04:05.123456789Z": logs since then */
+        long ns = 0;
+        int digits = 0;
+        if (*rest == '.')
+            for (rest++; *rest >= '0' && *rest <= '9'; rest++)
+                if (digits < 9) {
+                    ns = ns * 10 + (*rest - '0');
+                    digits++;
+                }
+        for (; digits < 9; digits++)
+            ns *= 10;
+        snprintf(c->since, sizeof(c->since), "%lld.%09ld", (long long)timegm(&tm), ns);
+    }
+    return true;
+}
+
 static void on_inspected(void *ud, int status, json_t *body, const char *err)
 {
     Container *c = ud;
@@ -592,6 +1010,8 @@ static void on_inspected(void *ud, int status, json_t *body, const char *err)
         fail(c, "cannot inspect container %s: %s", c->name, err ? err : "no answer");
         return;
     }
+    if (c->adopt_foreign && !adopt_check(c, body))
+        return;
     c->tty = json_is_true(json_object_get(json_object_get(body, "Config"), "Tty"));
     json_t *nets = json_object_get(json_object_get(body, "NetworkSettings"), "Networks");
     const char *k;
@@ -608,6 +1028,7 @@ static void on_inspected(void *ud, int status, json_t *body, const char *err)
     const char *hs = json_string_value(json_object_get(health, "Status"));
     c->health_known_healthy = hs && streq(hs, "healthy");
     follow(c);
+    hc_start(c);
     c->started_reported = true;
     c->cb.started(c->ud, true, NULL);
     if (c->health_known_healthy && c->cb.health)
@@ -621,11 +1042,17 @@ static void inspect(Container *c)
     free(path);
 }
 
+static void renew(Container *c);
+
 static void on_started(void *ud, int status, json_t *body, const char *err)
 {
     Container *c = ud;
     (void)body;
     c->req = NULL;
+    if (status == 404 && err && strstr(err, "network") && !c->renewed) {
+        renew(c); /* another client removed the project's network (docker compose down) */
+        return;
+    }
     if (err && status != 304) {
         fail(c, "cannot start container %s: %s", c->name, err);
         return;
@@ -634,6 +1061,56 @@ static void on_started(void *ud, int status, json_t *body, const char *err)
 }
 
 static void start(Container *c);
+
+/* The project's networks and volumes, made again (a network another
+ * client removed, with docker compose down, fails the next start); then
+ * every container that waited for them is started. One at a time: two
+ * creates of one network name at once can make two networks. */
+static void renew_next(DockerRt *d);
+
+static void on_renewed(void *ud, int status, json_t *body, const char *err)
+{
+    DockerRt *d = ud;
+    (void)body;
+    if (err && status != 409) /* 409: it exists */
+        logmux_system(d->mux, NULL, "cannot make the project's networks and volumes again: %s", err);
+    d->renew_next++;
+    renew_next(d);
+}
+
+static void renew_next(DockerRt *d)
+{
+    const Project *p = d->p;
+    for (; d->renew_next < p->n_networks + p->n_volumes; d->renew_next++) {
+        size_t i = d->renew_next;
+        bool net = i < p->n_networks;
+        json_t *b = net ? network_body(p, &p->networks[i]) : volume_body(p, &p->volumes[i - p->n_networks]);
+        if (!b)
+            continue; /* external */
+        engine_request(d->e, "POST", net ? "/networks/create" : "/volumes/create", b, on_renewed, d);
+        json_decref(b);
+        return;
+    }
+    d->renewing = false;
+    for (Container *c = d->list; c; c = c->next)
+        if (c->await_renew) {
+            c->await_renew = false;
+            start(c);
+        }
+}
+
+static void renew(Container *c)
+{
+    DockerRt *d = c->d;
+    c->await_renew = true;
+    c->renewed = true;
+    if (d->renewing)
+        return;
+    logmux_system(d->mux, c->s->name, "the project's network is gone (removed by another client?): making it again");
+    d->renewing = true;
+    d->renew_next = 0;
+    renew_next(d);
+}
 
 static void start_existing(Container *c)
 {
@@ -724,6 +1201,13 @@ static void on_created(void *ud, int status, json_t *body, const char *err)
     connect_next(c);
 }
 
+/* Whether path is root or below it (both normalized). */
+static bool path_inside(const char *root, const char *path)
+{
+    size_t n = strlen(root);
+    return strncmp(path, root, n) == 0 && (path[n] == '\0' || path[n] == '/' || (n > 0 && root[n - 1] == '/'));
+}
+
 /* A missing bind source is made by tend, owned by the user the project
  * belongs to (the invoking user under sudo), never left to the engine,
  * which would make it as root. */
@@ -732,6 +1216,7 @@ static int make_bind_source(const Project *p, const char *path)
     struct stat st;
     if (stat(path, &st) == 0)
         return 0;
+    int made = 1;
     uid_t uid = getuid();
     gid_t gid = getgid();
     const char *su = getenv("SUDO_UID"), *sg = getenv("SUDO_GID");
@@ -763,7 +1248,7 @@ static int make_bind_source(const Project *p, const char *path)
         }
     }
     free(dup);
-    return 0;
+    return made;
 }
 
 static json_t *create_body(Container *c, char **ret_err)
@@ -818,7 +1303,7 @@ static json_t *create_body(Container *c, char **ret_err)
         strbuf_printf(&files, "%s%s", i ? "," : "", p->config_files.v[i]);
     json_object_set_new(labels, LABEL_FILES, json_string(files.data ? files.data : ""));
     strbuf_free(&files);
-    json_object_set_new(labels, "com.docker.compose.version", json_string("2.0.0"));
+    json_object_set_new(labels, LABEL_VERSION, json_string(TEND_COMPOSE_VERSION));
     json_object_set_new(labels, "com.docker.compose.depends_on", json_string(""));
     json_object_set_new(labels, "com.docker.compose.image", json_string(c->image));
     json_object_set_new(b, "Labels", labels);
@@ -883,8 +1368,16 @@ static json_t *create_body(Container *c, char **ret_err)
         json_object_set_new(mj, "Target", json_string(m->target));
         json_object_set_new(mj, "ReadOnly", json_boolean(m->read_only));
         if (m->type == VOLUME_BIND) {
-            if (m->create_host_path) {
+            if (m->create_host_path && !c->dry) {
                 int r = make_bind_source(p, m->source);
+                /* Inside the project a missing folder is routine (a cache,
+                 * a data folder); outside it, a typo could scatter folders
+                 * over the machine: said every time. */
+                if (r > 0 && !path_inside(p->workdir, m->source))
+                    logmux_system(c->d->mux, s->name,
+                                  "warning: made the bind mount source %s, which is outside the project "
+                                  "folder %s",
+                                  m->source, p->workdir);
                 if (r < 0) {
                     *ret_err = xasprintf("cannot create the bind mount source %s: %s", m->source, strerror(-r));
                     json_decref(mj);
@@ -1181,7 +1674,17 @@ static void on_removed_old(void *ud, int status, json_t *body, const char *err)
     Container *c = ud;
     (void)body;
     c->req = NULL;
-    if (err && status != 404) {
+    if (err && status == 409 && strstr(err, "already in progress") && c->id && !c->waited_removal) {
+        /* Being removed already (a tend down killed half-way): the
+         * engine says when it is gone. */
+        c->waited_removal = true;
+        logmux_system(c->d->mux, c->s->name, "waiting for the engine to finish removing %s", c->name);
+        char *path = xasprintf("/containers/%s/wait?condition=removed", c->id);
+        c->req = engine_request(c->d->e, "POST", path, NULL, on_removed_old, c);
+        free(path);
+        return;
+    }
+    if (err && status != 404 && !(c->waited_removal && status == 200)) {
         fail(c, "cannot remove the old container %s: %s", c->name, err);
         return;
     }
@@ -1215,7 +1718,9 @@ static void adopt(Container *c, json_t *entry)
     }
     const char *status = json_string_value(json_object_get(entry, "Status"));
     c->health_known_healthy = status && strstr(status, "(healthy)");
+    c->adopted_ns = mono_ns();
     follow(c);
+    hc_start(c);
     c->started_reported = true;
     c->cb.started(c->ud, true, NULL);
     if (c->health_known_healthy && c->cb.health)
@@ -1349,7 +1854,22 @@ static void look_up(Container *c)
     free(f);
 }
 
-Container *docker_start(DockerRt *d, const Service *s, const ContainerCbs *cbs, void *ud)
+static void on_look_soon(uv_timer_t *t)
+{
+    DockerRt *d = t->data;
+    /* A look-up may free containers: start again from the head each time. */
+    for (;;) {
+        Container *c = d->list;
+        while (c && !c->look_soon)
+            c = c->next;
+        if (!c)
+            break;
+        c->look_soon = false;
+        look_up(c);
+    }
+}
+
+static Container *container_new(DockerRt *d, const Service *s, const ContainerCbs *cbs, void *ud)
 {
     Container *c = xcalloc(1, sizeof(*c));
     c->d = d;
@@ -1367,6 +1887,86 @@ Container *docker_start(DockerRt *d, const Service *s, const ContainerCbs *cbs, 
         strvec_push(&d->started, s->name);
         c->first_start = true;
     }
+    return c;
+}
+
+Container *docker_adopt(DockerRt *d, const Service *s, const char *id, const ContainerCbs *cbs, void *ud)
+{
+    Container *c = container_new(d, s, cbs, ud);
+    c->id = xstrdup(id);
+    c->adopted = true;
+    c->adopt_foreign = true;
+    inspect(c);
+    return c;
+}
+
+static void explain_unlink(Explain *x)
+{
+    for (Explain **pp = &x->d->explains; *pp; pp = &(*pp)->next)
+        if (*pp == x) {
+            *pp = x->next;
+            break;
+        }
+}
+
+/* The container's image is known: what tend would create, beside what
+ * the container has. */
+static void on_explain_image(void *ud, int status, json_t *body, const char *err)
+{
+    Explain *x = ud;
+    DockerRt *d = x->d;
+    (void)err;
+    explain_unlink(x);
+    Container want = {.d = d, .s = x->s, .dry = true};
+    want.image = image_name(d->p, x->s);
+    want.hash = docker_config_hash(d->p, x->s);
+    char *e = NULL;
+    json_t *b = create_body(&want, &e);
+    char *diff = b ? ctr_config_diff(b, x->have, status == 200 ? body : NULL) : NULL;
+    x->done(x->ud, diff, b ? NULL : e);
+    free(diff);
+    free(e);
+    json_decref(b);
+    free(want.image);
+    free(want.hash);
+    json_decref(x->have);
+    free(x);
+}
+
+static void on_explained(void *ud, int status, json_t *body, const char *err)
+{
+    Explain *x = ud;
+    const char *image = json_string_value(json_object_get(body, "Image"));
+    if (status != 200 || !image) {
+        explain_unlink(x);
+        x->done(x->ud, NULL, err ? err : "no answer");
+        free(x);
+        return;
+    }
+    x->have = json_incref(body);
+    char *path = xasprintf("/images/%s/json", image);
+    x->req = engine_request(x->d->e, "GET", path, NULL, on_explain_image, x);
+    free(path);
+}
+
+void docker_explain(DockerRt *d, const Service *s, const char *id,
+                    void (*done)(void *ud, const char *diff, const char *err), void *ud)
+{
+    Explain *x = xcalloc(1, sizeof(*x));
+    x->d = d;
+    x->s = s;
+    x->done = done;
+    x->ud = ud;
+    x->next = d->explains;
+    d->explains = x;
+    char *path = xasprintf("/containers/%s/json", id);
+    x->req = engine_request(d->e, "GET", path, NULL, on_explained, x);
+    free(path);
+}
+
+Container *docker_start(DockerRt *d, const Service *s, const ContainerCbs *cbs, void *ud)
+{
+    Container *c = container_new(d, s, cbs, ud);
     if (s->oneoff_name) {
         /* tend run: always a new container, never one to adopt. */
         on_removed_old(c, 204, NULL, NULL);
@@ -1376,6 +1976,20 @@ Container *docker_start(DockerRt *d, const Service *s, const ContainerCbs *cbs, 
         strvec_push(&d->built, s->name);
         c->prebuild = true;
         build_image(c);
+        return c;
+    }
+    if (c->first_start && d->existing) {
+        /* The list made while preparing answers at once, and an adopted
+         * container would report itself started before the caller has
+         * the Container (its address for the probes among it): the
+         * answer waits for the loop. */
+        c->look_soon = true;
+        if (!d->soon) {
+            d->soon = xcalloc(1, sizeof *d->soon);
+            uv_timer_init(d->loop, d->soon);
+            d->soon->data = d;
+        }
+        uv_timer_start(d->soon, on_look_soon, 0, 0);
         return c;
     }
     look_up(c);
@@ -1398,6 +2012,20 @@ static void on_killed(void *ud, int status, json_t *body, const char *err)
     c->kill = NULL;
     if (err && status != 409) /* 409: not running any more */
         logmux_system(c->d->mux, c->s->name, "cannot signal the container: %s", err);
+    /* A kill the engine cannot be reached for: tend stops waiting for the
+     * container rather than for the engine, and says so. */
+    if (err && status == 0 && c->kill_sig == SIGKILL && c->id && c->cb.exited) {
+        logmux_system(c->d->mux, c->s->name,
+                      "the Docker engine is unreachable: %s is left as it is (tend down removes it later)",
+                      c->name);
+        c->lost = false;
+        if (c->wait)
+            engine_cancel(c->wait);
+        if (c->logs)
+            engine_cancel(c->logs);
+        c->wait = c->logs = NULL;
+        tell_end_now(c, 137, false);
+    }
 }
 
 void docker_signal(Container *c, int sig)
@@ -1406,6 +2034,8 @@ void docker_signal(Container *c, int sig)
         return;
     if (c->kill)
         engine_cancel(c->kill);
+    ctrtrack_sent(&c->track, sig, sig == SIGKILL || sig == c->s->stop_signal);
+    c->kill_sig = sig;
     char *path = xasprintf("/containers/%s/kill?signal=%d", c->id, sig);
     c->kill = engine_request(c->d->e, "POST", path, NULL, on_killed, c);
     free(path);
@@ -1439,6 +2069,9 @@ void docker_container_free(Container *c)
         engine_cancel(c->wait);
     if (c->kill)
         engine_cancel(c->kill);
+    if (c->why)
+        engine_cancel(c->why);
+    hc_stop(c);
     if (c->build)
         image_build_cancel(c->build);
     jsonlines_free(&c->pull_lines);
@@ -1839,4 +2472,176 @@ void docker_each(DockerRt *d, const char *action, const StrVec *services, int ti
     w->done = done;
     w->ud = ud;
     engine_connect(d->e, on_down_connected, w);
+}
+
+/* ---- the engine going away ----
+ *
+ * The engine restarts, or its socket goes away, while containers run: the
+ * event stream and every container's log and wait streams end without an
+ * answer. That is not the containers' exit. tend says so once, pings the
+ * engine on a backoff (100 ms doubling to 5 s) until it answers, then
+ * opens the event stream again from the moment it was lost (the engine
+ * replays what happened meanwhile) and reads each container's state
+ * afresh from the engine: one that still runs is followed again, its logs
+ * from that moment on; one that exited meanwhile reports its real exit;
+ * one that is gone is reported as such. */
+
+#define RETRY_FIRST_MS 100
+#define RETRY_MAX_MS 5000
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void retry_later(DockerRt *d);
+
+static void on_reinspected(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    c->req = NULL;
+    if (status == 404) {
+        logmux_system(c->d->mux, c->s->name, "container %s was removed while the engine was away", c->name);
+        if (c->cb.exited)
+            tell_end_now(c, 255, true);
+        return;
+    }
+    if (status != 200 || !body) {
+        c->lost = true;
+        engine_lost(c->d, err ? err : "no answer");
+        return;
+    }
+    /* Running or not, the streams tell: a stopped container's logs end
+     * and its /wait answers at once with its exit code. */
+    snprintf(c->resume, sizeof c->resume, "%s", c->d->lost_at);
+    follow(c);
+}
+
+static void reattach(Container *c)
+{
+    c->lost = false;
+    c->exit_pending = false;
+    memset(&c->demux, 0, sizeof c->demux);
+    char *path = xasprintf("/containers/%s/json", c->id);
+    c->req = engine_request(c->d->e, "GET", path, NULL, on_reinspected, c);
+    free(path);
+}
+
+static void on_ping(void *ud, int status, json_t *body, const char *err)
+{
+    DockerRt *d = ud;
+    (void)body;
+    if (status != 200 || err) {
+        retry_later(d);
+        return;
+    }
+    d->lost = false;
+    logmux_system(d->mux, NULL, "reconnected to the Docker engine after %.1f s; reading its state again",
+                  (double)(mono_ns() - d->lost_mono) / 1e9);
+    if (!d->events)
+        open_events(d, d->lost_at);
+    for (Container *c = d->list; c; c = c->next)
+        if (c->lost && c->id && !c->req)
+            reattach(c);
+}
+
+static void on_retry(uv_timer_t *t)
+{
+    DockerRt *d = t->data;
+    engine_request(d->e, "GET", "/_ping", NULL, on_ping, d);
+}
+
+static void retry_later(DockerRt *d)
+{
+    d->retry_ms = d->retry_ms ? d->retry_ms * 2 : RETRY_FIRST_MS;
+    if (d->retry_ms > RETRY_MAX_MS)
+        d->retry_ms = RETRY_MAX_MS;
+    if (!d->retry) {
+        d->retry = xcalloc(1, sizeof *d->retry);
+        uv_timer_init(d->loop, d->retry);
+        d->retry->data = d;
+    }
+    uv_timer_start(d->retry, on_retry, d->retry_ms, 0);
+}
+
+static void engine_lost(DockerRt *d, const char *why)
+{
+    if (d->lost || !d->prepared)
+        return;
+    d->lost = true;
+    /* The backoff starts over only after a while without losses: an
+     * engine that breaks every answer is not pinged ever faster. */
+    int64_t now = mono_ns();
+    if (now - d->lost_mono > 10 * 1000000000LL)
+        d->retry_ms = 0;
+    d->lost_mono = now;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(d->lost_at, sizeof d->lost_at, "%lld.%09ld", (long long)ts.tv_sec, ts.tv_nsec);
+    logmux_system(d->mux, NULL, "lost the Docker engine at %s (%s); reconnecting",
+                  engine_where(d->e), why);
+    retry_later(d);
+}
+
+/* ---- healthchecks on Podman ----
+ *
+ * Podman runs a container's healthcheck from a systemd timer; where there
+ * is no systemd (a container, WSL, many CI machines) it never runs and no
+ * health event comes. tend then runs it itself through Podman's own
+ * endpoint (/libpod/containers/ID/healthcheck, which runs the check once,
+ * records it and answers its status) at the check's interval (1 s unless
+ * the file sets one), and reports each change as the events would. */
+
+static void hc_tick(uv_timer_t *t);
+
+static void on_hc(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    (void)err;
+    c->hc_req = NULL;
+    const char *st = status == 200 ? json_string_value(json_object_get(body, "Status")) : NULL;
+    int now = st && streq(st, "healthy") ? 1 : st && streq(st, "unhealthy") ? 0 : -1;
+    if (now >= 0 && now != c->hc_last) {
+        c->hc_last = now;
+        if (c->cb.health)
+            c->cb.health(c->ud, now == 1); /* may free c: nothing after this */
+    }
+}
+
+static void hc_tick(uv_timer_t *t)
+{
+    Container *c = t->data;
+    if (c->hc_req || !c->id)
+        return;
+    char *path = xasprintf("/libpod/containers/%s/healthcheck", c->id);
+    c->hc_req = engine_request(c->d->e, "GET", path, NULL, on_hc, c);
+    free(path);
+}
+
+static void hc_start(Container *c)
+{
+    const Healthcheck *h = &c->s->healthcheck;
+    if (!c->d->podman || !h->present || h->disabled || c->hc_timer)
+        return;
+    int64_t every_ms = h->interval > 0 ? h->interval / 1000000 : 1000;
+    if (every_ms < 100)
+        every_ms = 100;
+    c->hc_last = -1;
+    c->hc_timer = xcalloc(1, sizeof *c->hc_timer);
+    uv_timer_init(c->d->loop, c->hc_timer);
+    c->hc_timer->data = c;
+    /* The first check soon after the start, as StartInterval would. */
+    uv_timer_start(c->hc_timer, hc_tick, 200, (uint64_t)every_ms);
+}
+
+static void hc_stop(Container *c)
+{
+    if (c->hc_req)
+        engine_cancel(c->hc_req);
+    c->hc_req = NULL;
+    if (c->hc_timer)
+        uv_close((uv_handle_t *)c->hc_timer, (uv_close_cb)free);
+    c->hc_timer = NULL;
 }

@@ -6,10 +6,16 @@
  * unchanged and recreates only what changed. Output is streamed into the
  * log mux (8-byte headers demultiplexed; tty output raw), the exit status
  * comes from /wait, health from one /events stream for the project.
- * Restarts are the manager's job: containers get no engine restart policy. */
+ * Restarts are the manager's job: containers get no engine restart policy.
+ *
+ * The same /events stream tells what other clients do to the project's
+ * containers (outside.h): a followed container's end says who ended it,
+ * and containers tend did not make are reported to the manager, which
+ * decides whether to follow them (docker_adopt). */
 #pragma once
 
 #include "engine/engine.h"
+#include "engine/outside.h"
 #include "lib/logmux.h"
 #include "load/model.h"
 
@@ -21,8 +27,9 @@ typedef struct Container Container;
 typedef struct ContainerCbs {
     /* The container runs (created or adopted, then started); or why not. */
     void (*started)(void *ud, bool ok, const char *err);
-    /* The container's main process ended (status from /wait). */
-    void (*exited)(void *ud, int64_t status);
+    /* The container's main process ended (status from /wait), and how:
+     * by itself, or stopped, killed or removed by another client. */
+    void (*exited)(void *ud, const CtrEnd *end);
     /* health_status events, for containers with a healthcheck. */
     void (*health)(void *ud, bool healthy);
     /* Optional (tend run, attached): the new container exists and is not
@@ -30,7 +37,26 @@ typedef struct ContainerCbs {
      * from the logs: the caller's attachment (engine/attach.h) carries it,
      * and stdin stays open for that one attachment (StdinOnce). */
     void (*created)(void *ud, const char *id);
+    /* Optional: something another client did that does not end it. */
+    void (*other)(void *ud, CtrNote note, const char *detail);
 } ContainerCbs;
+
+/* What another client did to a container of the project that tend does
+ * not follow: one it did not make, or its own after it ended. */
+typedef enum DockerOtherKind {
+    DOCKER_OTHER_STARTED, /* it was started */
+    DOCKER_OTHER_REMOVED, /* it was removed */
+} DockerOtherKind;
+
+typedef struct DockerOther {
+    DockerOtherKind kind;
+    const Service *service; /* its service (com.docker.compose.service) */
+    const char *id;
+    const char *name;
+    bool same_config; /* its config-hash label is the one tend computes for the file */
+    bool tends;       /* the container tend made or adopted, after it ended */
+    const char *maker; /* "docker compose 5.6.0" when its labels say so, else NULL */
+} DockerOther;
 
 /* Labels every object gets; the hash of a service's configuration. */
 #define LABEL_PROJECT "com.docker.compose.project"
@@ -51,6 +77,10 @@ Engine *docker_engine(DockerRt *d);
  * networks and volumes (external ones must exist), and opens the events
  * stream. done(ud, ok, err) once. */
 void docker_prepare(DockerRt *d, void (*done)(void *ud, bool ok, const char *err), void *ud);
+
+/* Where DockerOther reports go (once; fn NULL: nowhere). Containers of
+ * one-off runs and of services not in the file are not reported. */
+void docker_set_other(DockerRt *d, void (*fn)(void *ud, const DockerOther *o), void *ud);
 
 /* With it, docker_prepare removes containers of services no longer in the
  * file instead of only reporting them. */
@@ -73,6 +103,16 @@ void docker_set_build(DockerRt *d, bool on);
 /* Starts (or adopts) the container of a service. Returns NULL only when
  * out of memory; errors come through cbs->started. */
 Container *docker_start(DockerRt *d, const Service *s, const ContainerCbs *cbs, void *ud);
+/* Follows a running container another client made or started (id), as
+ * if tend had started it: logs from its start, exit, health. cbs->started
+ * tells ok, or why not (it is not running, or its configuration is not
+ * the file's). */
+Container *docker_adopt(DockerRt *d, const Service *s, const char *id, const ContainerCbs *cbs, void *ud);
+/* Tells how container id differs from what tend would make of service s
+ * (outside.h: ctr_config_diff): done(ud, diff, err) once, diff NULL when
+ * nothing tend compares differs; never after docker_free. */
+void docker_explain(DockerRt *d, const Service *s, const char *id,
+                    void (*done)(void *ud, const char *diff, const char *err), void *ud);
 /* After cbs->created: starts the container, or with err fails it (its
  * started callback gets err). */
 void docker_proceed(Container *c, const char *err);

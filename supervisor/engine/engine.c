@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -74,6 +75,7 @@ struct EngineReq {
     bool cancelled; /* nothing reaches the caller any more */
     bool finished;  /* done is running or has run */
     bool too_big;   /* the answer passed BODY_MAX */
+    bool head_done; /* the blank line that ends the answer's headers came */
     char *fail;     /* an error found while starting, reported from e->soon */
     StrBuf resp;    /* the buffered answer (or a stream's error answer) */
     char api_version[16];
@@ -350,6 +352,11 @@ static size_t on_curl_header(char *data, size_t size, size_t n, void *ud)
     EngineReq *r = ud;
     size_t len = size * n;
     static const char name[] = "Api-Version:";
+    /* curl takes an answer whose headers were cut off for a whole one. */
+    if (len >= 5 && strncmp(data, "HTTP/", 5) == 0)
+        r->head_done = false;
+    else if ((len == 2 && data[0] == '\r' && data[1] == '\n') || (len == 1 && data[0] == '\n'))
+        r->head_done = true;
     if (len > sizeof name - 1 && strncasecmp(data, name, sizeof name - 1) == 0) {
         const char *v = data + sizeof name - 1;
         const char *end = data + len;
@@ -608,11 +615,20 @@ static void req_transfer_done(EngineReq *r, CURLcode res)
         err = xasprintf("the Docker engine's answer is larger than %zu MiB", BODY_MAX >> 20);
     } else if (res != CURLE_OK) {
         err = transport_error(e, res, os_errno, r->errbuf);
+    } else if (status == 0 || !r->head_done) {
+        err = xasprintf("the Docker engine at %s sent %s", e->where,
+                        status ? "an answer cut off in its headers" : "no HTTP answer");
     } else {
+        json_error_t je;
         if (r->resp.len > 0)
-            body = json_loadb(r->resp.data, r->resp.len, JSON_DECODE_ANY, NULL);
+            body = json_loadb(r->resp.data, r->resp.len, JSON_DECODE_ANY, &je);
+        char *ctype = NULL;
+        curl_easy_getinfo(r->easy, CURLINFO_CONTENT_TYPE, &ctype);
         if (status >= 400)
             err = answer_error(status, body);
+        else if (!body && r->resp.len > 0 && !r->on_chunk && ctype && strstr(ctype, "json"))
+            err = xasprintf("the Docker engine sent a malformed answer (HTTP %ld, %zu bytes): %s", status,
+                            r->resp.len, je.text);
         if (r->on_chunk && body) {
             json_decref(body); /* a stream's done gets no body */
             body = NULL;
@@ -655,12 +671,30 @@ static void on_soon(uv_timer_t *t)
 
 /* ---- the engine ---- */
 
+/* Without DOCKER_HOST: Docker's socket, else Podman's (rootful, then the
+ * user's own), else Docker's again for the message. */
+static const char *default_host(char buf[], size_t size)
+{
+    if (access("/var/run/docker.sock", F_OK) == 0)
+        return DEFAULT_HOST;
+    if (access("/run/podman/podman.sock", F_OK) == 0)
+        return "unix:///run/podman/podman.sock";
+    const char *rt = getenv("XDG_RUNTIME_DIR");
+    if (rt && *rt) {
+        snprintf(buf, size, "unix://%s/podman/podman.sock", rt);
+        if (access(buf + strlen("unix://"), F_OK) == 0)
+            return buf;
+    }
+    return DEFAULT_HOST;
+}
+
 Engine *engine_new(uv_loop_t *loop, const char *host, char **ret_err)
 {
     static bool curl_ready;
+    char found[4200];
     if (!host) {
         const char *env = getenv("DOCKER_HOST");
-        host = env && *env ? env : DEFAULT_HOST;
+        host = env && *env ? env : default_host(found, sizeof found);
     }
     Engine *e = xcalloc(1, sizeof *e);
     char *err = NULL;
@@ -785,6 +819,11 @@ void engine_connect(Engine *e, void (*done)(void *ud, bool ok, const char *err),
 const char *engine_unix_path(const Engine *e)
 {
     return e->sock_path;
+}
+
+const char *engine_where(const Engine *e)
+{
+    return e->where;
 }
 
 const char *engine_api_version(const Engine *e)

@@ -44,6 +44,8 @@ const char *engine_api_version(const Engine *e);
 /* The socket path of a unix:// engine; NULL for tcp://. For the few calls
  * that take over the connection (an interactive exec). */
 const char *engine_unix_path(const Engine *e);
+/* Where the engine is, for messages: its socket path or host:port. */
+const char *engine_where(const Engine *e);
 /* Whether the negotiated version is at least major.minor. */
 bool engine_api_at_least(const Engine *e, int major, int minor);
 

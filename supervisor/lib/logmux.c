@@ -135,6 +135,14 @@ struct LogMux {
     char ts[64]; /* TS_LEN used; room for what snprintf cannot rule out */
 
     /* After logmux_free: the struct lives on until its handles are closed. */
+    /* The disk of the log files is full: lines are left out of the files
+     * (the terminal and the listener still get them) and a write is tried
+     * again at most once a second; one warning when it fills, one line when
+     * writing works again. */
+    bool disk_full;
+    int64_t full_try_ns;  /* the last try, realtime */
+    uint64_t full_dropped; /* lines left out of the files meanwhile */
+
     bool freeing, out_closing;
     bool timer_used;
     uv_timer_t drain_timer;
@@ -575,6 +583,28 @@ static void file_report(LogMux *m, Svc *s)
     emit_line(m, s, LOG_SYSTEM, msg, strlen(msg), realtime_ns());
 }
 
+#define FULL_RETRY_NS 1000000000LL
+
+/* A write that found the disk full: the file is cut back to its last whole
+ * line, the buffered lines are left out, and the first time it is said. */
+static void file_full(LogMux *m, Svc *s, int err)
+{
+    if (s->fd >= 0 && ftruncate(s->fd, (off_t)s->file_size) < 0) {
+        /* a partial line stays: nothing better to do on a full disk */
+    }
+    for (size_t i = 0; i < s->flen; i++)
+        m->full_dropped += s->fbuf[i] == '\n';
+    s->flen = 0;
+    m->full_try_ns = realtime_ns();
+    if (!m->disk_full) {
+        m->disk_full = true;
+        if (!s->fail_msg)
+            s->fail_msg = xasprintf("log files: %s in %s; lines are left out of the log files until there "
+                                    "is room again (the services go on)",
+                                    strerror(-err), m->log_dir);
+    }
+}
+
 static bool file_open(LogMux *m, Svc *s)
 {
     if (!s->path) {
@@ -594,6 +624,10 @@ static bool file_open(LogMux *m, Svc *s)
         m->log_dir_made = true;
     }
     s->fd = open(s->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (s->fd < 0 && (errno == ENOSPC || errno == EDQUOT)) {
+        file_full(m, s, -errno);
+        return false;
+    }
     if (s->fd < 0) {
         file_fail(s, xasprintf("cannot open log file %s: %s", s->path, strerror(errno)));
         return false;
@@ -608,12 +642,24 @@ static bool file_flush(LogMux *m, Svc *s)
     if (s->flen == 0 || s->fd < 0)
         return !s->file_failed;
     int r = write_all(s->fd, s->fbuf, s->flen);
+    if (r == -ENOSPC || r == -EDQUOT) {
+        file_full(m, s, r);
+        return false;
+    }
     if (r < 0) {
         file_fail(s, xasprintf("cannot write log file %s: %s", s->path, strerror(-r)));
         return false;
     }
     s->file_size += s->flen;
     s->flen = 0;
+    if (m->disk_full) {
+        m->disk_full = false;
+        if (!s->fail_msg)
+            s->fail_msg = xasprintf("log files: writing again (%llu lines were left out while the disk "
+                                    "was full)",
+                                    (unsigned long long)m->full_dropped);
+        m->full_dropped = 0;
+    }
     return true;
 }
 
@@ -631,8 +677,14 @@ static bool file_rotate(LogMux *m, Svc *s)
 
 static void file_line(LogMux *m, Svc *s, int stream, const char *line, size_t len, int64_t ns)
 {
-    if (s->fd < 0 && !file_open(m, s))
+    if (m->disk_full && ns - m->full_try_ns < FULL_RETRY_NS) {
+        m->full_dropped++;
         return;
+    }
+    if (s->fd < 0 && !file_open(m, s)) {
+        m->full_dropped += m->disk_full;
+        return;
+    }
     const char *word = stream_word(stream);
     size_t wl = strlen(word);
     size_t need = TS_LEN + 1 + wl + 1 + len + 1;
@@ -684,6 +736,12 @@ static void err_line(LogMux *m, Svc *svc, int stream, const char *line, size_t l
 
 static void emit_line(LogMux *m, Svc *svc, int stream, const char *line, size_t len, int64_t ns)
 {
+    size_t ml = 0;
+    _cleanup_free_ char *masked = secrets_redact(m->o.secrets, line, len, &ml);
+    if (masked) {
+        line = masked;
+        len = ml;
+    }
     if (m->o.only) {
         bool mine = streq(svc->name, m->o.only) && svc != m->project;
         if (mine && stream == LOG_STDOUT && term_on(m))

@@ -10,6 +10,8 @@
  * sources until the backlog drains (backpressure, never dropping). */
 #pragma once
 
+#include "lib/secret.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +42,10 @@ typedef struct LogMuxOptions {
      * at once. */
     const char *only;
     int err_fd;
+    /* Secret values masked in every line, services' and tend's own, before
+     * it reaches the terminal, the files or the listener (NULL: none). The
+     * caller keeps it alive as long as the mux. */
+    const Secrets *secrets;
 } LogMuxOptions;
 
 /* Called for every complete line, after it was written out. `line` is not

@@ -61,6 +61,16 @@ struct Svc {
     bool seeding;       /* ready, but dependents wait for the seeds */
     bool seed_failed;
     char *seed_ctr;     /* the container name the seed run execs in */
+    /* Another client (outside.h): */
+    bool by_other;      /* it is down because another client ended or replaced its container */
+    CtrEndHow other_how; /* how another client ended it (SE_ENDED) */
+    bool other_removed; /* and its container is gone */
+    bool paused_by_other; /* paused by another client (docker pause), not tend pause */
+    char *adopt_id;     /* SE_ADOPT: the container to follow */
+    char *replaced_id;  /* the other client's container in its place */
+    char *replaced_name;
+    char *replaced_maker;
+    char *why;          /* manager_view's why, rebuilt on each view */
     int kill_sig;       /* tend kill: stopped by this signal, with no grace period */
     bool paused;        /* tend pause: frozen, probe held */
     EngineReq *pause_req; /* a container's pause or unpause in flight */
@@ -95,6 +105,8 @@ struct Manager {
     uv_timer_t wait_timer;
     uv_timer_t progress_timer;
     bool debug;
+    bool idle_said;     /* "nothing of the stack runs now" was said */
+    char *end_reason;   /* why the run ends */
     char *state_dir;
     char *log_dir; /* the log files (logmux.h) */
     DockerRt *dock;
@@ -113,6 +125,7 @@ static bool mgr_is_done(const Svc *v);
 static void mgr_post(Manager *m, Svc *v, ServiceEvent e, const char *reason);
 static void mgr_drain(Manager *m);
 static void mgr_begin_shutdown(Manager *m, const char *why);
+static void all_ended(Manager *m);
 static Svc *mgr_find(Manager *m, const char *name);
 
 static int64_t mgr_mono_ns(void)
@@ -183,6 +196,36 @@ static void set_reason(Svc *v, const char *r)
 
 static void check_progress(Manager *m);
 
+/* The selected services that depend on v, "web, worker", into b. */
+static void dependents_of(Manager *m, const Svc *v, StrBuf *b)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        const Svc *w = &m->svcs[i];
+        if (!w->selected)
+            continue;
+        for (size_t k = 0; k < w->def->n_deps; k++)
+            if (w->def->deps[k].index == v->index) {
+                strbuf_printf(b, "%s%s", b->len ? ", " : "", w->def->name);
+                break;
+            }
+    }
+}
+
+/* A line about what another client did to v's container, for the
+ * output and for the observers (tend events). */
+static void say_other(Manager *m, Svc *v, const char *what, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void say_other(Manager *m, Svc *v, const char *what, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    _cleanup_free_ char *line = xvasprintf(fmt, ap);
+    va_end(ap);
+    mgr_say(m, v, "%s", line);
+    for (size_t k = 0; k < m->n_observers; k++)
+        if (m->observers[k].ob.other)
+            m->observers[k].ob.other(m->observers[k].data, v->index, what, line);
+}
+
 /* ---- dependencies ---- */
 
 /* 1: met, 0: not yet, -1: failed (reason in *why). */
@@ -192,6 +235,8 @@ static int dep_status(Manager *m, const Dependency *d, char **why)
     const char *name = dv->def->name;
     if (!dv->selected)
         return 1; /* --no-deps: not ours to wait for */
+    if (dv->by_other && !m->shutting_down)
+        return 0; /* another client took it down: wait until it is back (tend start, or adopted) */
     switch (dv->state) {
     case SS_FAILED:
         *why = xasprintf("dependency %s failed: %s", name, dv->reason ? dv->reason : "unknown reason");
@@ -319,18 +364,64 @@ static void on_ctr_started(void *ud, bool ok, const char *err)
     mgr_drain(v->m);
 }
 
-static void on_ctr_exited(void *ud, int64_t status)
+static void on_ctr_exited(void *ud, const CtrEnd *end)
 {
     Svc *v = ud;
+    int64_t status = end->status;
     v->proc_alive = false;
     v->paused = false;
     uv_timer_stop(&v->kill_timer);
     v->exit_status = status;
     v->term_signal = status > 128 && status < 128 + 65 ? (int)(status - 128) : 0;
-    char buf[64];
-    snprintf(buf, sizeof(buf), "exit status %lld", (long long)status);
-    mgr_post(v->m, v, SE_EXITED, buf);
+    char buf[160], what[128];
+    ctr_end_describe(end, what, sizeof what);
+    if (ctr_end_by_other(end)) {
+        v->other_how = end->how;
+        v->other_removed = end->how == CTR_END_REMOVED || end->removed;
+        mgr_post(v->m, v, SE_ENDED, what);
+    } else {
+        snprintf(buf, sizeof(buf), "%s%sexit status %lld", what, *what ? ", " : "", (long long)status);
+        mgr_post(v->m, v, SE_EXITED, buf);
+    }
     mgr_drain(v->m);
+}
+
+/* Another client renamed, paused or unpaused the container tend follows,
+ * or removed it after it ended. */
+static void pause_apply(Manager *m, Svc *v, bool pause, bool by_other);
+
+static void on_ctr_other(void *ud, CtrNote note, const char *detail)
+{
+    Svc *v = ud;
+    Manager *m = v->m;
+    switch (note) {
+    case CTR_NOTE_RENAMED:
+        say_other(m, v, "renamed", "its container was renamed to %s by another client (docker rename); tend keeps following it",
+                  detail ? detail : "?");
+        break;
+    case CTR_NOTE_PAUSED:
+    case CTR_NOTE_UNPAUSED:
+        /* tend pause's own (in flight, or already applied) is not another client's */
+        if (v->pause_req || v->paused == (note == CTR_NOTE_PAUSED))
+            break;
+        if (note == CTR_NOTE_PAUSED)
+            say_other(m, v, "paused",
+                      "paused by another client (docker pause): its processes are frozen and its probe held until "
+                      "docker unpause or tend unpause");
+        else
+            say_other(m, v, "unpaused", "unpaused by another client (docker unpause)");
+        pause_apply(m, v, note == CTR_NOTE_PAUSED, true);
+        break;
+    case CTR_NOTE_REMOVED:
+        if (service_state_is_live(v->state) || m->shutting_down)
+            break;
+        say_other(m, v, "removed", "its stopped container was removed by another client (docker rm)");
+        if (v->by_other && v->reason && !strstr(v->reason, "then removed")) {
+            _cleanup_free_ char *r = xasprintf("%s, then removed", v->reason);
+            set_reason(v, r);
+        }
+        break;
+    }
 }
 
 static void on_ctr_created(void *ud, const char *id)
@@ -484,6 +575,9 @@ static void stop_probe(Svc *v)
     }
 }
 
+static const ContainerCbs ctr_cbs = {.started = on_ctr_started, .exited = on_ctr_exited, .health = on_ctr_health,
+                                     .other = on_ctr_other};
+
 static void spawn(Manager *m, Svc *v)
 {
     const Service *s = v->def;
@@ -505,10 +599,11 @@ static void spawn(Manager *m, Svc *v)
             v->ctr = NULL;
         }
         v->start_ns = mgr_mono_ns();
-        static const ContainerCbs cbs = {on_ctr_started, on_ctr_exited, on_ctr_health, NULL};
-        static const ContainerCbs attached = {on_ctr_started, on_ctr_exited, on_ctr_health, on_ctr_created};
+        static const ContainerCbs attached = {.started = on_ctr_started, .exited = on_ctr_exited,
+                                              .health = on_ctr_health, .created = on_ctr_created,
+                                              .other = on_ctr_other};
         bool attach = m->o.run_created && m->o.run_service && streq(m->o.run_service, s->name);
-        v->ctr = docker_start(m->dock, s, attach ? &attached : &cbs, v);
+        v->ctr = docker_start(m->dock, s, attach ? &attached : &ctr_cbs, v);
         return; /* on_ctr_started posts SE_SPAWNED or SE_SPAWN_FAILED */
     }
     char *err = NULL;
@@ -603,7 +698,54 @@ static void set_state(Manager *m, Svc *v, ServiceState next, ServiceEvent e, con
     }
 }
 
-static void perform(Manager *m, Svc *v, ServiceAction a, ServiceState from, const char *reason)
+static void on_other_explained(void *ud, const char *diff, const char *err);
+
+/* The words for what another client did (SE_ENDED) and what follows from
+ * the restart policy, for one line. */
+static const char *other_what(CtrEndHow how)
+{
+    return how == CTR_END_STOPPED ? "stopped" : how == CTR_END_REMOVED ? "removed" : "killed";
+}
+
+/* SA_REPORT_OTHER: it stays down; says how to bring it back and who waits. */
+static void report_other(Manager *m, Svc *v, const char *reason)
+{
+    const char *name = v->def->name;
+    StrBuf deps;
+    strbuf_init(&deps, 4096);
+    dependents_of(m, v, &deps);
+    _cleanup_free_ char *tail = deps.len ? xasprintf("; %s depend%s on it", deps.data, strchr(deps.data, ',') ? "" : "s")
+                                         : xstrdup("");
+    const char *again = v->other_removed ? "makes it again" : "starts it again";
+    if (v->other_how == CTR_END_STOPPED)
+        say_other(m, v, "stopped", "%s: left stopped, as after tend stop; `tend start %s` %s%s", reason, name, again,
+                  tail);
+    else
+        say_other(m, v, other_what(v->other_how), "%s: restart policy \"%s\": left as it is; `tend start %s` %s%s",
+                  reason, restart_policy_to_string(v->def->restart), name, again, tail);
+    strbuf_free(&deps);
+}
+
+/* SA_ADOPT: follow the container another client started. */
+static void adopt_other(Manager *m, Svc *v, const char *reason)
+{
+    uv_timer_stop(&v->backoff_timer);
+    if (v->ctr) {
+        docker_container_free(v->ctr);
+        v->ctr = NULL;
+    }
+    set_reason(v, NULL);
+    v->by_other = false;
+    if (!m->dock || !v->adopt_id) {
+        mgr_post(m, v, SE_SPAWN_FAILED, "no container to follow");
+        return;
+    }
+    say_other(m, v, "adopted", "%s with the file's configuration: tend follows it", reason ? reason : "a container");
+    v->start_ns = mgr_mono_ns();
+    v->ctr = docker_adopt(m->dock, v->def, v->adopt_id, &ctr_cbs, v);
+}
+
+static void perform(Manager *m, Svc *v, ServiceAction a, ServiceEvent e, ServiceState from, const char *reason)
 {
     char buf[32];
     switch (a) {
@@ -626,7 +768,11 @@ static void perform(Manager *m, Svc *v, ServiceAction a, ServiceState from, cons
         int64_t delay = backoff_next(&v->backoff, mgr_mono_ns());
         v->restarts++;
         fmt_elapsed(buf, delay);
-        if (backoff_crash_looping(&v->backoff))
+        if (e == SE_ENDED)
+            say_other(m, v, other_what(v->other_how), "%s: restart policy \"%s\": %s in %s", reason ? reason : "?",
+                      restart_policy_to_string(v->def->restart),
+                      v->other_how == CTR_END_REMOVED ? "making it again" : "starting it again", buf);
+        else if (backoff_crash_looping(&v->backoff))
             mgr_say(m, v, "keeps crashing: %d exits within a minute (last: %s); next try in %s", v->backoff.crashes,
                 reason ? reason : "?", buf);
         else
@@ -664,9 +810,93 @@ static void perform(Manager *m, Svc *v, ServiceAction a, ServiceState from, cons
         set_reason(v, reason);
         mgr_say(m, v, "unhealthy: %s", reason ? reason : "probe failed");
         break;
+    case SA_REPORT_OTHER:
+        stop_probe(v);
+        set_reason(v, reason);
+        v->by_other = true;
+        report_other(m, v, reason ? reason : "ended by another client");
+        break;
+    case SA_ADOPT:
+        adopt_other(m, v, reason);
+        break;
+    case SA_REPORT_REPLACED:
+        uv_timer_stop(&v->backoff_timer);
+        set_reason(v, reason);
+        v->by_other = true;
+        say_other(m, v, "replaced", "%s", reason ? reason : "replaced by another client's container");
+        break;
     case _SA_MAX:
         break;
     }
+}
+
+/* ---- containers of the project that tend does not follow ---- */
+
+/* Another client started a container of a service: tend's own after it
+ * ended (docker start, docker restart), or one it made itself (docker
+ * compose up). Where tend runs none for the service, it follows it when
+ * it has the file's configuration, else tells how it differs and leaves
+ * it alone. */
+static void on_docker_other(void *ud, const DockerOther *o)
+{
+    Manager *m = ud;
+    if (!o->service || o->service->index >= m->n || m->shutting_down)
+        return;
+    Svc *v = &m->svcs[o->service->index];
+    if (!v->selected)
+        return;
+    if (o->kind == DOCKER_OTHER_REMOVED) {
+        if (v->state == SS_EXITED && v->by_other && v->replaced_id && streq(v->replaced_id, o->id)) {
+            say_other(m, v, "removed", "%s, the other client's container in its place, was removed: `tend start %s` "
+                      "makes it again", v->replaced_name ? v->replaced_name : o->id, v->def->name);
+            _cleanup_free_ char *r = xasprintf("replaced by %s, made by another client, since removed",
+                                               v->replaced_name ? v->replaced_name : o->id);
+            set_reason(v, r);
+        }
+        return;
+    }
+    const char *name = o->name ? o->name : o->id;
+    _cleanup_free_ char *by = o->maker ? xasprintf(" (%s)", o->maker) : xstrdup("");
+    if (service_state_is_live(v->state)) {
+        if (!o->tends)
+            say_other(m, v, "started",
+                      "another container of it, %s, was started by another client%s; tend keeps following its own",
+                      name, by);
+        return;
+    }
+    if (o->same_config) {
+        free(v->adopt_id);
+        v->adopt_id = xstrdup(o->id);
+        _cleanup_free_ char *why = o->tends ? xasprintf("%s started again by another client (docker start)", name)
+                                            : xasprintf("%s made and started by another client%s", name, by);
+        mgr_post(m, v, SE_ADOPT, why);
+        mgr_drain(m);
+        return;
+    }
+    free(v->replaced_name);
+    v->replaced_name = xstrdup(name);
+    free(v->replaced_maker);
+    v->replaced_maker = xstrdup(by);
+    free(v->replaced_id);
+    v->replaced_id = xstrdup(o->id);
+    docker_explain(m->dock, v->def, o->id, on_other_explained, v);
+}
+
+static void on_other_explained(void *ud, const char *diff, const char *err)
+{
+    Svc *v = ud;
+    Manager *m = v->m;
+    _cleanup_free_ char *what = diff ? xasprintf("whose configuration differs from tend's in %s", diff)
+                                : err ? xasprintf("with another configuration (cannot inspect it: %s)", err)
+                                      : xstrdup("with another config hash than tend's (the settings tend compares "
+                                                "are the same)");
+    _cleanup_free_ char *line =
+        xasprintf("replaced by %s, made by another client%s, %s: tend leaves it alone; `tend restart %s` puts "
+                  "tend's back",
+                  v->replaced_name ? v->replaced_name : "?", v->replaced_maker ? v->replaced_maker : "", what,
+                  v->def->name);
+    mgr_post(m, v, SE_REPLACED, line);
+    mgr_drain(m);
 }
 
 /* ---- seeds ---- */
@@ -724,6 +954,11 @@ static void process(Manager *m, Event *ev)
                            restart_policy_wants(v->def->restart, v->def->restart_max, v->restarts, c.exit_ok,
                                                 v->stop_requested);
         c.restart_pending = v->restart_pending && !m->shutting_down;
+    } else if (ev->e == SE_ENDED) {
+        c.restart_wanted = !m->shutting_down && !v->stop_requested &&
+                           restart_after_other(v->def->restart, v->def->restart_max, v->restarts,
+                                               v->other_how == CTR_END_STOPPED);
+        c.restart_pending = v->restart_pending && !m->shutting_down;
     } else if (ev->e == SE_PROBE_UNHEALTHY) {
         c.restart_wanted = !m->shutting_down && restart_on_unhealthy(v->def->restart);
     }
@@ -736,7 +971,7 @@ static void process(Manager *m, Event *ev)
         v->seed = NULL;
         v->seeding = false;
     }
-    perform(m, v, t.action, from, ev->reason);
+    perform(m, v, t.action, ev->e, from, ev->reason);
 
     if (t.next == SS_READY && from != SS_READY) {
         v->ready_ns = mgr_mono_ns();
@@ -757,9 +992,12 @@ static void process(Manager *m, Event *ev)
     if (t.next == SS_WAITING && from != SS_WAITING) {
         v->restart_pending = false;
         v->stop_requested = false;
+        v->by_other = false;
         v->kill_sig = 0;
         check_deps(m, v);
     }
+    if (service_state_is_live(t.next))
+        m->idle_said = false;
     if (t.next != from)
         recheck_dependents(m, v);
 }
@@ -951,11 +1189,51 @@ static void check_progress(Manager *m)
         mgr_begin_shutdown(m, "a service exited (--abort-on-container-exit)");
         return;
     }
-    if (all_done) {
-        /* Nothing runs and nothing will: like compose up, return. */
-        m->shutting_down = true;
-        check_progress(m);
+    if (all_done)
+        all_ended(m);
+}
+
+/* Nothing of the stack runs. When another client took services down,
+ * tend stays (`tend start` or a container it adopts brings them back);
+ * else nothing will run again and, like compose up, the run ends, saying
+ * why. */
+static void all_ended(Manager *m)
+{
+    StrBuf b;
+    strbuf_init(&b, 64 * 1024);
+    size_t n_other = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        Svc *v = &m->svcs[i];
+        if (v->selected && v->by_other)
+            strbuf_printf(&b, "%s%s", n_other++ ? ", " : "", v->def->name);
     }
+    if (n_other) {
+        if (!m->idle_said)
+            mgr_say(m, NULL,
+                    "tend runs nothing of the stack now: %s %s stopped or replaced by another client; tend keeps "
+                    "running: `tend start` brings %s back, `tend down` ends it",
+                    b.data, n_other > 1 ? "were" : "was", n_other > 1 ? "them" : "it");
+        m->idle_said = true;
+        strbuf_free(&b);
+        return;
+    }
+    strbuf_reset(&b);
+    strbuf_puts(&b, "nothing runs any more (");
+    bool first = true;
+    for (size_t i = 0; i < m->n; i++) {
+        Svc *v = &m->svcs[i];
+        if (!v->selected)
+            continue;
+        bool completed = v->state == SS_EXITED && v->ever_ran && v->exit_status == 0 && v->term_signal == 0;
+        strbuf_printf(&b, "%s%s %s", first ? "" : "; ", v->def->name,
+                      completed ? "completed" : service_state_to_string(v->state));
+        if (!completed && v->reason)
+            strbuf_printf(&b, ": %s", v->reason);
+        first = false;
+    }
+    strbuf_puts(&b, ")");
+    mgr_begin_shutdown(m, b.data);
+    strbuf_free(&b);
 }
 
 static void mgr_begin_shutdown(Manager *m, const char *why)
@@ -963,6 +1241,8 @@ static void mgr_begin_shutdown(Manager *m, const char *why)
     if (m->shutting_down)
         return;
     m->shutting_down = true;
+    if (!m->end_reason)
+        m->end_reason = xstrdup(why ? why : m->o.run_service ? "the one-off command ended" : "done");
     if (why)
         mgr_say(m, NULL, "stopping: %s", why);
     for (size_t i = 0; i < m->n; i++) {
@@ -1111,6 +1391,7 @@ int manager_run(Manager *m)
             m->dock_err = err ? err : xstrdup("cannot use the Docker engine");
         else {
             docker_set_remove_orphans(m->dock, m->o.remove_orphans);
+            docker_set_other(m->dock, on_docker_other, m);
             docker_set_build(m->dock, m->o.build);
             docker_set_console_size(m->dock, m->o.run_rows, m->o.run_cols);
             docker_prepare(m->dock, on_docker_prepared, m);
@@ -1165,6 +1446,11 @@ void manager_free(Manager *m)
         if (v->seed)
             seed_cancel(v->seed);
         free(v->seed_ctr);
+        free(v->adopt_id);
+        free(v->replaced_id);
+        free(v->replaced_name);
+        free(v->replaced_maker);
+        free(v->why);
         mgr_free_env(v->env);
     }
     uv_close((uv_handle_t *)&m->sigint, on_close_noop);
@@ -1184,6 +1470,7 @@ void manager_free(Manager *m)
     free(m->svcs);
     free(m->state_dir);
     free(m->log_dir);
+    free(m->end_reason);
     free(m);
 }
 
@@ -1212,9 +1499,99 @@ ssize_t manager_index(const Manager *m, const char *name)
     return -1;
 }
 
+/* The first dependency of v that is not where v needs it, "redis (exited:
+ * stopped by another client (docker stop))", into b; false when none. */
+static bool first_unmet(const Manager *m, const Svc *v, bool live_only, StrBuf *b)
+{
+    for (size_t k = 0; k < v->def->n_deps; k++) {
+        const Dependency *d = &v->def->deps[k];
+        const Svc *dv = &m->svcs[d->index];
+        if (!dv->selected)
+            continue;
+        bool met = live_only ? service_state_is_live(dv->state) && dv->state != SS_STOPPING
+                 : dv->state == SS_READY ? !dv->seeding || d->condition == DEP_STARTED
+                 : dv->state == SS_EXITED ? d->condition != DEP_HEALTHY && !dv->by_other
+                 : (dv->state == SS_RUNNING || dv->state == SS_UNHEALTHY) && d->condition == DEP_STARTED;
+        if (met)
+            continue;
+        strbuf_printf(b, "%s (%s%s%s)", dv->def->name, dv->seeding ? "seeding" : service_state_to_string(dv->state),
+                      dv->reason && !dv->seeding ? ": " : "", dv->reason && !dv->seeding ? dv->reason : "");
+        return true;
+    }
+    return false;
+}
+
+/* Why v is in its state, in a few words: what it waits for, what its
+ * probe said, who ended it, when it restarts. */
+static char *svc_why(const Manager *m, const Svc *v)
+{
+    StrBuf b;
+    strbuf_init(&b, 16 * 1024);
+    const char *detail = v->prober ? prober_last_detail(v->prober) : NULL;
+    char due[32];
+    switch (v->state) {
+    case SS_IDLE:
+        strbuf_puts(&b, v->selected ? "not started yet" : "not part of this run");
+        break;
+    case SS_WAITING:
+        strbuf_puts(&b, "waits for ");
+        if (!first_unmet(m, v, false, &b))
+            strbuf_puts(&b, "its dependencies");
+        break;
+    case SS_STARTING:
+        strbuf_puts(&b, v->spawn_waiting ? "waits for the project's networks and volumes" : "being started");
+        break;
+    case SS_RUNNING:
+        if (!has_probe(v))
+            strbuf_puts(&b, "started");
+        else
+            strbuf_printf(&b, "started; waits for its %s%s%s", v->await_health ? "healthcheck" : "probe",
+                          detail ? ": " : "", detail ? detail : "");
+        break;
+    case SS_READY:
+        strbuf_puts(&b, v->seeding ? "ready; its seeds run (what needs it healthy waits)"
+                        : has_probe(v) ? "its probe passed"
+                                       : "running (no probe)");
+        break;
+    case SS_UNHEALTHY:
+        strbuf_printf(&b, "its probe fails: %s", v->reason ? v->reason : detail ? detail : "?");
+        break;
+    case SS_BACKOFF:
+        fmt_elapsed(due, (int64_t)uv_timer_get_due_in(&v->backoff_timer) * 1000000);
+        strbuf_printf(&b, "%s; restart policy \"%s\": starts again in %s", v->reason ? v->reason : "it ended",
+                      restart_policy_to_string(v->def->restart), due);
+        break;
+    case SS_STOPPING:
+        strbuf_puts(&b, v->restart_pending ? "being restarted" : "being stopped");
+        break;
+    case SS_EXITED:
+    case SS_FAILED:
+        if (v->reason)
+            strbuf_puts(&b, v->reason);
+        else
+            strbuf_puts(&b, v->state == SS_FAILED ? "failed" : v->ever_ran ? "exited" : "stopped before it started");
+        break;
+    case _SS_MAX:
+        break;
+    }
+    if (v->paused && service_state_is_live(v->state))
+        strbuf_puts(&b, v->paused_by_other ? "; paused by another client (docker pause)" : "; paused (tend pause)");
+    /* What it runs beside: a dependency another client took down. */
+    if (service_state_is_live(v->state) && v->state != SS_STOPPING) {
+        StrBuf d;
+        strbuf_init(&d, 8 * 1024);
+        if (first_unmet(m, v, true, &d))
+            strbuf_printf(&b, "; its dependency %s is down", d.data);
+        strbuf_free(&d);
+    }
+    return strbuf_steal(&b);
+}
+
 void manager_view(const Manager *m, size_t i, ManagerView *ret)
 {
-    const Svc *v = &m->svcs[i];
+    Svc *v = &m->svcs[i];
+    free(v->why);
+    v->why = svc_why(m, v);
     *ret = (ManagerView){
         .def = v->def,
         .selected = v->selected,
@@ -1227,6 +1604,7 @@ void manager_view(const Manager *m, size_t i, ManagerView *ret)
         .restarts = v->restarts,
         .since_rt = v->since_rt,
         .reason = v->reason,
+        .why = v->why,
         .probe_detail = v->prober ? prober_last_detail(v->prober) : NULL,
         .pid = v->proc ? (int)host_pid(v->proc) : 0,
         .ip = v->ctr && *docker_ip(v->ctr) ? docker_ip(v->ctr) : NULL,
@@ -1247,6 +1625,11 @@ uv_loop_t *manager_loop(const Manager *m)
 bool manager_stopping(const Manager *m)
 {
     return m->shutting_down;
+}
+
+const char *manager_end_reason(const Manager *m)
+{
+    return m->end_reason;
 }
 
 bool manager_debug(const Manager *m)
@@ -1332,15 +1715,19 @@ int manager_kill(Manager *m, size_t i, int sig)
     return 0;
 }
 
-/* The probe held during a pause runs again afterwards. */
-static void pause_apply(Manager *m, Svc *v, bool pause)
+/* The probe held during a pause runs again afterwards. by_other: another
+ * client paused or unpaused it, which the caller has said. */
+static void pause_apply(Manager *m, Svc *v, bool pause, bool by_other)
 {
     v->paused = pause;
+    v->paused_by_other = pause && by_other;
     if (pause) {
         stop_probe(v);
-        mgr_say(m, v, "paused");
+        if (!by_other)
+            mgr_say(m, v, "paused");
     } else {
-        mgr_say(m, v, "unpaused");
+        if (!by_other)
+            mgr_say(m, v, "unpaused");
         if (v->state == SS_RUNNING || v->state == SS_READY || v->state == SS_UNHEALTHY) {
             start_probe(m, v);
             mgr_drain(m);
@@ -1356,7 +1743,7 @@ static void on_paused(void *ud, int status, json_t *body, const char *err)
     v->pause_req = NULL;
     /* 409 "not paused"/"already paused": it is as asked */
     if (!err || status == 409)
-        pause_apply(v->m, v, pause);
+        pause_apply(v->m, v, pause, false);
     v->pause_done(v->pause_ud, err && status != 409 ? err : NULL);
 }
 
@@ -1373,7 +1760,7 @@ int manager_pause(Manager *m, size_t i, bool pause, void (*done)(void *ud, const
     }
     if (v->proc) {
         svc_signal(v, pause ? SIGSTOP : SIGCONT);
-        pause_apply(m, v, pause);
+        pause_apply(m, v, pause, false);
         done(ud, NULL);
         return 0;
     }

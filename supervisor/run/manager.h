@@ -69,6 +69,11 @@ typedef struct ManagerObserver {
     void (*ready)(void *data, int64_t elapsed_ns);
     /* A reload of service i began because of `what` (manager_reloading). */
     void (*reload)(void *data, size_t i, const char *what);
+    /* Another client (the docker CLI, docker compose, an IDE) acted on
+     * service i's container: what is "stopped", "killed", "removed",
+     * "renamed", "paused", "unpaused", "adopted" or "replaced"; line is
+     * tend's sentence about it, as printed. */
+    void (*other)(void *data, size_t i, const char *what, const char *line);
     /* Everything has stopped and the loop is about to end: close handles. */
     void (*stop)(void *data);
     /* manager_free(): let go of everything (uv_close callbacks still run). */
@@ -93,6 +98,7 @@ typedef struct ManagerView {
     int restarts;        /* restarts by its restart policy */
     int64_t since_rt;    /* realtime ns of the last state change; 0: none yet */
     const char *reason;  /* why it failed or exited, or NULL */
+    const char *why;     /* why it is in its state, in a few words (never NULL) */
     const char *probe_detail; /* the probe's last detail, or NULL */
     int pid;             /* a host service's process, or 0 */
     const char *ip;      /* a container's address on the project network, or NULL */
@@ -107,6 +113,9 @@ const Project *manager_project(const Manager *m);
 uv_loop_t *manager_loop(const Manager *m);
 /* Whether the whole stack is stopping (Ctrl-C, tend down, a failure). */
 bool manager_stopping(const Manager *m);
+/* Why the run is ending ("interrupted (Ctrl-C)", "nothing runs any more:
+ * ..."), or NULL while it is not. */
+const char *manager_end_reason(const Manager *m);
 /* Whether TEND_DEBUG asks for the details. */
 bool manager_debug(const Manager *m);
 /* The folder of the log files (logmux.h). */

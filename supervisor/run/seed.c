@@ -969,7 +969,13 @@ static void redis_connect(SeedRun *r, Cont c)
     resolve(r, r->t.redis.host, redis_connect_resolved);
 }
 
-/* ---- redis steps: HGET; MULTI; commands; EXEC; HSET ---- */
+/* ---- redis steps: HGET; MULTI; commands; HSET; EXEC ----
+ *
+ * The record is written in the same transaction as the file's commands, so
+ * that a tend killed at any moment leaves either both or neither: the step
+ * runs exactly once. A command that fails when EXEC runs it (Redis has no
+ * rollback: the others are applied) takes the record back out, so that
+ * the step runs again once fixed. */
 
 static void redis_step_recorded(SeedRun *r)
 {
@@ -977,6 +983,11 @@ static void redis_step_recorded(SeedRun *r)
     r->stats.ran++;
     say(r, "seed %s: applied (%zu commands)", r->name, r->n_cmds);
     step_next(r);
+}
+
+static void redis_step_unrecorded(SeedRun *r)
+{
+    run_fail(r, "%s", r->redis_error);
 }
 
 static void on_redis_exec(redisAsyncContext *ac, void *reply_, void *privdata)
@@ -991,7 +1002,7 @@ static void on_redis_exec(redisAsyncContext *ac, void *reply_, void *privdata)
     bool applied = false;
     if (bad < 0 && reply->type == REDIS_REPLY_ARRAY) {
         applied = true;
-        for (size_t i = 0; i < reply->elements && i < r->n_cmds; i++)
+        for (size_t i = 0; i < reply->elements && i <= r->n_cmds; i++)
             if (reply->element[i]->type == REDIS_REPLY_ERROR) {
                 bad = (long)i;
                 msg = xstrdup(reply->element[i]->str);
@@ -1000,18 +1011,29 @@ static void on_redis_exec(redisAsyncContext *ac, void *reply_, void *privdata)
     } else if (bad < 0) {
         msg = xstrdup(reply->type == REDIS_REPLY_ERROR ? reply->str : "EXEC did not run the commands");
     }
+    if (bad >= (long)r->n_cmds) {
+        run_fail(r, "%s: recording the step: %s", r->where, msg);
+        return;
+    }
     if (bad >= 0) {
         const RedisCmd *c = &r->cmds[bad];
-        run_fail(r, "seed %s:%u: %s%s", r->files_rel[r->cmd_file[bad]], c->line, msg,
-                 applied ? " (the file's other commands were applied: Redis has no rollback)" : "");
+        _cleanup_free_ char *what = xasprintf("seed %s:%u: %s%s", r->files_rel[r->cmd_file[bad]], c->line, msg,
+                                              applied ? " (the file's other commands were applied: Redis has no rollback)" : "");
+        if (!applied) {
+            run_fail(r, "%s", what);
+            return;
+        }
+        free(r->redis_error);
+        r->redis_error = TAKE_PTR(what);
+        const char *argv[] = {"HDEL", REDIS_RECORD_KEY, r->name};
+        redis_send(r, redis_step_unrecorded, 3, argv);
         return;
     }
     if (!applied) {
         run_fail(r, "seed %s: %s", r->name, msg);
         return;
     }
-    const char *argv[] = {"HSET", REDIS_RECORD_KEY, r->name, r->checksum};
-    redis_send(r, redis_step_recorded, 4, argv);
+    redis_step_recorded(r);
 }
 
 /* The reply to one queued command: QUEUED, or an error (unknown command,
@@ -1055,6 +1077,11 @@ static void redis_step_checked(SeedRun *r)
             run_fail(r, "%s: cannot send a command", r->where);
             return;
         }
+    }
+    const char *rec[] = {"HSET", REDIS_RECORD_KEY, r->name, r->checksum};
+    if (redisAsyncCommandArgv(r->ac, on_redis_queued, (void *)(intptr_t)r->n_cmds, 4, rec, NULL) != REDIS_OK) {
+        run_fail(r, "%s: cannot send a command", r->where);
+        return;
     }
     if (redisAsyncCommand(r->ac, on_redis_exec, NULL, "EXEC") != REDIS_OK)
         run_fail(r, "%s: cannot send EXEC", r->where);
@@ -1464,6 +1491,18 @@ static bool step_load(SeedRun *r)
          * is a change. */
         sha256_update(&h, r->files_rel[f], strlen(r->files_rel[f]) + 1);
         sha256_update(&h, data, len);
+        /* Statements and commands go out as C strings: a NUL byte would cut
+         * one short without a word. */
+        const char *nul = (st->kind == SEED_SQL || st->kind == SEED_REDIS) ? memchr(data, '\0', len) : NULL;
+        if (nul) {
+            unsigned line = 1;
+            for (const char *q = data; q < nul; q++)
+                line += *q == '\n';
+            free(data);
+            strbuf_free(&name);
+            run_fail(r, "seed %s:%u: a NUL byte: not a text file", r->files_rel[f], line);
+            return false;
+        }
         if (st->kind == SEED_SQL) {
             SqlStmt *v;
             size_t n = sql_split(data, len, &v);

@@ -17,7 +17,8 @@ const char *service_event_to_string(ServiceEvent e)
 {
     static const char *const t[] = {"up",           "deps-met",  "dep-failed",      "spawned",
                                     "spawn-failed", "ready",     "unhealthy",       "gave-up",
-                                    "exited",       "stop",      "backoff-done",    "restart"};
+                                    "exited",       "stop",      "backoff-done",    "restart",
+                                    "ended",        "adopt",     "replaced"};
     return (unsigned)e < _SE_MAX ? t[e] : "?";
 }
 
@@ -26,7 +27,8 @@ const char *service_action_to_string(ServiceAction a)
     static const char *const t[] = {"none",           "check-deps",       "spawn",
                                     "start-probe",    "signal-stop",      "schedule-restart",
                                     "restart-now",    "cancel-restart",   "report-failure",
-                                    "report-exit",    "report-unhealthy", "restart-unhealthy"};
+                                    "report-exit",    "report-unhealthy", "restart-unhealthy",
+                                    "report-other",   "adopt",            "report-replaced"};
     return (unsigned)a < _SA_MAX ? t[a] : "?";
 }
 
@@ -42,11 +44,24 @@ static Transition on_exit_running(const DecideCtx *c)
     return T(SS_FAILED, SA_REPORT_FAILURE);
 }
 
+/* What another client ending it means while it was meant to run. */
+static Transition on_ended_running(const DecideCtx *c)
+{
+    if (c->restart_wanted)
+        return T(SS_BACKOFF, SA_SCHEDULE_RESTART);
+    return T(SS_EXITED, SA_REPORT_OTHER);
+}
+
 Transition service_decide(ServiceState s, ServiceEvent e, const DecideCtx *c)
 {
     static const DecideCtx none = {0};
     if (!c)
         c = &none;
+    /* Another client's container, where tend runs none of the service
+     * (and is not about to: stopped, waiting or backing off). */
+    if ((e == SE_ADOPT || e == SE_REPLACED) &&
+        (s == SS_WAITING || s == SS_BACKOFF || s == SS_EXITED || s == SS_FAILED))
+        return e == SE_ADOPT ? T(SS_STARTING, SA_ADOPT) : T(SS_EXITED, SA_REPORT_REPLACED);
     switch (s) {
     case SS_IDLE:
     case SS_EXITED:
@@ -75,6 +90,8 @@ Transition service_decide(ServiceState s, ServiceEvent e, const DecideCtx *c)
             return T(SS_FAILED, SA_REPORT_FAILURE);
         case SE_EXITED:
             return on_exit_running(c);
+        case SE_ENDED:
+            return on_ended_running(c);
         case SE_STOP:
             return T(SS_STOPPING, SA_NONE); /* signalled once the runtime reports it started */
         default:
@@ -99,6 +116,8 @@ Transition service_decide(ServiceState s, ServiceEvent e, const DecideCtx *c)
             return T(SS_FAILED, SA_REPORT_FAILURE);
         case SE_EXITED:
             return on_exit_running(c);
+        case SE_ENDED:
+            return on_ended_running(c);
         case SE_STOP:
             return T(SS_STOPPING, SA_SIGNAL_STOP);
         case SE_RESTART:
@@ -122,6 +141,7 @@ Transition service_decide(ServiceState s, ServiceEvent e, const DecideCtx *c)
     case SS_STOPPING:
         switch (e) {
         case SE_EXITED:
+        case SE_ENDED:
             if (c->restart_pending)
                 return T(SS_WAITING, SA_CHECK_DEPS);
             return T(SS_EXITED, SA_REPORT_EXIT);
@@ -152,6 +172,11 @@ bool restart_policy_wants(RestartPolicy p, int max, int restarts, bool exit_ok, 
     default:
         return false;
     }
+}
+
+bool restart_after_other(RestartPolicy p, int max, int restarts, bool stopped)
+{
+    return !stopped && restart_policy_wants(p, max, restarts, false, false);
 }
 
 bool restart_on_unhealthy(RestartPolicy p)

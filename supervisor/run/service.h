@@ -38,6 +38,9 @@ typedef enum ServiceEvent {
     SE_STOP,          /* the user or shutdown asks it to stop */
     SE_BACKOFF_DONE,  /* the restart delay passed */
     SE_RESTART,       /* restart now (user, reload, or a restart:true dependency restarted) */
+    SE_ENDED,         /* another client stopped, killed or removed it (restart in DecideCtx) */
+    SE_ADOPT,         /* another client started a container of it with the file's configuration */
+    SE_REPLACED,      /* another client runs a container of it with another configuration */
     _SE_MAX,
 } ServiceEvent;
 
@@ -54,13 +57,16 @@ typedef enum ServiceAction {
     SA_REPORT_EXIT,    /* stop probes, record the exit; dependents re-check */
     SA_REPORT_UNHEALTHY, /* tell the user; nothing else */
     SA_RESTART_UNHEALTHY, /* unhealthy and the policy restarts: stop, then start */
+    SA_REPORT_OTHER,   /* stop probes, record and tell what the other client did; it stays down */
+    SA_ADOPT,          /* disarm the backoff timer, follow the other client's container */
+    SA_REPORT_REPLACED, /* disarm the backoff timer, tell whose container runs in its place */
     _SA_MAX,
 } ServiceAction;
 
 typedef struct DecideCtx {
     bool exit_ok;          /* SE_EXITED: status 0 */
-    bool restart_wanted;   /* SE_EXITED / SE_PROBE_UNHEALTHY: the policy restarts */
-    bool restart_pending;  /* SE_EXITED while stopping: it was stopped to be started again */
+    bool restart_wanted;   /* SE_EXITED / SE_ENDED / SE_PROBE_UNHEALTHY: the policy restarts */
+    bool restart_pending;  /* SE_EXITED / SE_ENDED while stopping: it was stopped to be started again */
 } DecideCtx;
 
 typedef struct Transition {
@@ -80,6 +86,12 @@ const char *service_action_to_string(ServiceAction a);
 /* Whether the policy restarts after an exit. `restarts` is how many times it
  * was restarted so far; `stopped_by_user` is true after an explicit stop. */
 bool restart_policy_wants(RestartPolicy p, int max, int restarts, bool exit_ok, bool stopped_by_user);
+/* Whether the policy restarts a container another client ended. A stop
+ * (docker stop, docker compose stop or down) is a stop as `tend stop` is:
+ * no policy restarts it (the engine does the same, `always` included). A
+ * kill or a removal is a failure (exit status 137): on-failure,
+ * unless-stopped and always restart it (a removed one is made again). */
+bool restart_after_other(RestartPolicy p, int max, int restarts, bool stopped);
 /* Whether an unhealthy service is restarted: any policy but "no". */
 bool restart_on_unhealthy(RestartPolicy p);
 

@@ -27,6 +27,7 @@
 #include "watch/ignore.h"
 #include "engine/imgbuild.h"
 #include "engine/sync.h"
+#include "watch/poll.h"
 #include "watch/watch.h"
 
 #include <dirent.h>
@@ -102,6 +103,8 @@ typedef struct Reloader Reloader;
 typedef struct WTree {
     WSvc *ws;
     int id;            /* the watcher's tree id; -1 when not watched */
+    Poller *poller;    /* looked at every second instead (the inotify limit); id is POLL_ID + k */
+    bool full;         /* its walk reached the inotify limit: polled */
     int rule;          /* index in Service.watch; -1: the default tree */
     WatchAction action;
     int signal;
@@ -156,7 +159,7 @@ struct Reloader {
     char *state_base; /* $XDG_STATE_HOME/tend: never a reason to reload */
     size_t walking;   /* trees whose first walk has not ended */
     size_t needed;    /* folders in the trees walked so far */
-    bool full;        /* a walk reached the inotify watch limit */
+    bool full;        /* a walk reached the inotify watch limit: its tree is polled */
     int closing;      /* uv handles still closing */
     bool stopped;
 };
@@ -711,6 +714,7 @@ static void tree_free(WTree *t)
 {
     if (!t)
         return;
+    poller_free(t->poller); /* before the ignore rules it reads */
     free(t->root);
     free(t->show);
     ignore_free(t->ig);
@@ -794,9 +798,16 @@ static void watch_off(Reloader *w)
     }
 }
 
+/* Trees inotify cannot take (its watch limit) are looked at every POLL_MS
+ * instead; their ids start at POLL_ID, apart from the watcher's. */
+#define POLL_MS 1000
+#define POLL_ID (1 << 20)
+#define POLL_SAY "looking for changes every second instead (slower; it costs CPU on big trees)"
+
 static void on_tree_ready(void *ud, int tree, int status, size_t folders, const char *err);
 
-/* The services have begun starting: plan every tree, then watch them. */
+/* The services have begun starting: plan every tree, then watch them (or
+ * poll, past the inotify limit). */
 static void on_start(void *data)
 {
     Reloader *w = data;
@@ -835,17 +846,23 @@ static void on_start(void *data)
         watcher_add_tree_async(w->watcher, w->trees[i]->root, w->trees[i]->ig, on_tree_ready, w->trees[i]);
 }
 
-/* Every tree's first walk has ended: the limit, or what is watched. */
+/* Every tree's first walk has ended: the trees past the inotify limit are
+ * polled instead, and what is watched is said. */
 static void on_walks_done(Reloader *w)
 {
     Manager *m = w->m;
     if (w->full) {
         char *adv = watch_limit_advice(w->needed);
-        manager_say(m, MANAGER_NONE, "%s; running without watching",
-                    adv ? adv : "inotify watch limit too low; raise fs.inotify.max_user_watches");
+        manager_say(m, MANAGER_NONE, "%s; %s",
+                    adv ? adv : "inotify watch limit too low; raise fs.inotify.max_user_watches", POLL_SAY);
         free(adv);
-        watch_off(w);
-        return;
+        for (size_t i = 0; i < w->n_trees; i++) {
+            WTree *t = w->trees[i];
+            if (!t->full)
+                continue;
+            t->id = POLL_ID + (int)i;
+            t->poller = poller_new(manager_loop(m), t->root, t->ig, POLL_MS, on_change, w, t->id);
+        }
     }
     for (size_t i = 0; i < w->n_svcs; i++) {
         WSvc *ws = &w->svcs[i];
@@ -855,7 +872,8 @@ static void on_walks_done(Reloader *w)
             WTree *t = ws->trees[k];
             if (t->id < 0)
                 continue;
-            strbuf_printf(&b, "%s%s (%s)", b.len ? ", " : "", t->show, watch_action_to_string(t->action));
+            strbuf_printf(&b, "%s%s (%s%s)", b.len ? ", " : "", t->show, watch_action_to_string(t->action),
+                          t->poller ? ", looked at every second" : "");
         }
         if (b.len)
             manager_say(m, ws->i, "watching %s", b.data);
@@ -872,7 +890,7 @@ static void on_tree_ready(void *ud, int tree, int status, size_t folders, const 
     Reloader *w = t->ws->w;
     w->needed += folders;
     if (status == -ENOSPC)
-        w->full = true;
+        w->full = t->full = true; /* polled instead (on_walks_done) */
     else if (status < 0)
         manager_say(w->m, t->ws->i, "cannot watch %s: %s", t->show, err ? err : strerror(-status));
     else

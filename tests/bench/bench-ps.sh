@@ -17,7 +17,7 @@ BENCH_NAME=ps
 
 runs=${BENCH_RUNS:-50}
 export XDG_RUNTIME_DIR="$T/run"
-mkdir -m 700 "$XDG_RUNTIME_DIR"
+mkdir -p -m 700 "$XDG_RUNTIME_DIR"
 
 # p95 <FILE: the 95th percentile (nearest rank) of one number per line.
 p95() {

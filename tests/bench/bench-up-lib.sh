@@ -16,7 +16,7 @@ bench_cleanup() {
     local g
     if [ -f "$PEER_GROUPS" ]; then
         while read -r g; do
-            kill -KILL -- "-$g" 2>/dev/null
+            kill -KILL "-$g" 2>/dev/null
         done <"$PEER_GROUPS"
     fi
     cleanup
@@ -31,7 +31,7 @@ peer_groups_stop() {
     local g sig=$1 deadline live p
     [ -f "$PEER_GROUPS" ] || return 0
     while read -r g; do
-        kill -"$sig" -- "-$g" 2>/dev/null
+        kill -"$sig" "-$g" 2>/dev/null
         [ $# -gt 1 ] && shift && sig=$1
     done <"$PEER_GROUPS"
     deadline=$(($(now_us) + 20000000))
@@ -45,7 +45,7 @@ peer_groups_stop() {
         ((live)) || break
         if (($(now_us) > deadline)); then
             echo "$BENCH_NAME: the peer's processes did not stop within 20 s; killed" >&2
-            while read -r g; do kill -KILL -- "-$g" 2>/dev/null; done <"$PEER_GROUPS"
+            while read -r g; do kill -KILL "-$g" 2>/dev/null; done <"$PEER_GROUPS"
             nap 0.5
             break
         fi

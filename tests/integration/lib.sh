@@ -5,15 +5,32 @@
 # (ok, notok, check, skip, skip_all, finish), free_port, wait_for, now_ms,
 # start_tend/wait_tend/tend_alive/out_has/diag_run for one tend in the
 # background, pid_alive, alive_of, group_pids, leftovers, port_listening,
-# py_check, diag_file. On exit, for any reason, every process carrying the
-# marker is killed and T removed (TEND_KEEP_TMP=1 keeps T to look at).
+# py_check, diag_file, need_docker_images, docker_remove, docker_project.
+# On exit, for any reason, every process carrying the marker is killed, the
+# engine projects the test named are removed and T too (TEND_KEEP_TMP=1
+# keeps T to look at); a janitor in a session of its own does it when the
+# test is killed (meson's timeout).
+# RUN is scripts/test's run id (TEND_TEST_RUN, empty outside it): engine
+# project names carry it (P=tendxx$RUN$$) so that the run can tell its own
+# leftovers from another's.
 set -u
 TEND=${1:?usage: $0 TEND_BINARY}
-T=$(mktemp -d /tmp/tend-up-XXXXXX) || exit 1
+RUN=${TEND_TEST_RUN:-}
+T=$(mktemp -d "${TMPDIR:-/tmp}/tend-up-XXXXXX") || exit 1
+# This folder (tests/integration), for tests here and in tests/faults.
+LIBDIR=$(cd "$(dirname "$0")" && pwd)
+[ -f "$LIBDIR/cleanup.sh" ] || LIBDIR=$(cd "$LIBDIR/../integration" && pwd)
+. "$LIBDIR/cleanup.sh"
+# The janitor gets T through its environment: on its command line it would
+# carry the marker kill_leftovers kills by.
+TEND_JANITOR_DIR=$T setsid sh "$LIBDIR/janitor.sh" $$ </dev/null >/dev/null 2>&1 &
 # Servers started as another user (postgres) must reach their folders.
 chmod 755 "$T"
-# Service log files land in the temp folder, not in the user's home.
+# Service log files and control sockets land in the temp folder, not in
+# the user's home or runtime folder: a tend killed with -9 leaves its socket.
 export XDG_STATE_HOME="$T/state"
+export XDG_RUNTIME_DIR="$T/run"
+mkdir -m 700 "$XDG_RUNTIME_DIR"
 # So do the stamps `tend ps` keeps when XDG_RUNTIME_DIR is not set; the
 # cache of scripts/compose-v5 stays where it is.
 export TEND_CACHE="${TEND_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tend}"
@@ -232,38 +249,32 @@ need_docker_images() {
     fi
 }
 
+# docker_remove PROJECT: removes one project's containers, networks and
+# volumes now, found by their labels (the end of the test removes every
+# project named with docker_project, images too).
+docker_remove() {
+    docker ps -aq --filter "label=com.docker.compose.project=$1" | xargs -r docker rm -f >/dev/null 2>&1
+    docker network ls -q --filter "label=com.docker.compose.project=$1" | xargs -r docker network rm >/dev/null 2>&1
+    docker volume ls -q --filter "label=com.docker.compose.project=$1" | xargs -r docker volume rm >/dev/null 2>&1
+}
+
 # ---- cleanup ----
 
-# Kills what a test started and left behind: tend, then every process
-# carrying the marker with its process group (host services run in a group
-# of their own under tend's shim, so the group takes their children too).
-kill_leftovers() {
+# docker_project NAME...: the test makes these engine projects; they are
+# removed at its end, by label (containers, networks, volumes, images).
+docker_project() {
+    for _p in "$@"; do echo "$_p" >>"$T/projects"; done
+}
+
+cleanup() {
     if [ -n "$TEND_PID" ]; then
         kill -KILL "$TEND_PID" 2>/dev/null
         wait "$TEND_PID" 2>/dev/null
         TEND_PID=
     fi
-    _mypg=$(ps -o pgid= -p $$ | tr -d ' ')
-    if [ -f "$T/pgids" ]; then
-        for _pg in $(sort -u "$T/pgids"); do
-            [ "$_pg" != "$_mypg" ] && kill -KILL -- "-$_pg" 2>/dev/null
-        done
-    fi
-    for _i in 1 2 3; do
-        _left=$(pgrep -f "$T")
-        [ -z "$_left" ] && break
-        for _p in $_left; do
-            [ "$_p" = $$ ] && continue
-            _pg=$(ps -o pgid= -p "$_p" 2>/dev/null | tr -d ' ')
-            if [ -n "$_pg" ] && [ "$_pg" != "$_mypg" ]; then kill -KILL -- "-$_pg" 2>/dev/null; fi
-            kill -KILL "$_p" 2>/dev/null
-        done
-        sleep 0.1
-    done
-}
-
-cleanup() {
     kill_leftovers
+    docker_cleanup
+    unmount_leftovers
     if [ "${TEND_KEEP_TMP:-}" = 1 ]; then
         echo "# kept $T"
     else

@@ -5,8 +5,11 @@
 # Usage: test-cli.sh TEND_BINARY
 set -u
 TEND=$1
-T=$(mktemp -d /tmp/tend-cli-XXXXXX)
+T=$(mktemp -d "${TMPDIR:-/tmp}/tend-cli-XXXXXX")
 trap 'rm -rf "$T"' EXIT
+# Log files and sockets of the `tend up` runs stay in the temp folder.
+export XDG_STATE_HOME="$T/state" XDG_RUNTIME_DIR="$T/run"
+mkdir -m 700 "$XDG_RUNTIME_DIR"
 n=0
 fail=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }

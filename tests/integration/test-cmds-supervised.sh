@@ -8,7 +8,8 @@
 
 need_docker_images
 
-P=tendsup$$
+P=tendsup$RUN$$
+docker_project "$P"
 PORT=$(free_port)
 cat >"$T/$P.yaml" <<EOF
 services:

@@ -12,8 +12,9 @@ need_docker_images
 DC=$("$ROOT/scripts/compose-v5" 2>"$T/dc.err")
 dc_rc=$?
 
-P=tendcmd$$
-C=tendcmdc$$ # the project docker compose makes
+P=tendcmd$RUN$$
+C=tendcmdc$RUN$$ # the project docker compose makes
+docker_project "$P" "$C"
 cat >"$T/compose.yaml" <<EOF
 services:
   web:

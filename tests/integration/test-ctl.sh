@@ -8,7 +8,6 @@
 . "$(dirname "$0")/lib.sh" "$@"
 
 export XDG_RUNTIME_DIR="$T/run"
-mkdir -m 700 "$XDG_RUNTIME_DIR"
 
 # db is ready when it says so; api prints a numbered line every 50 ms; burst
 # prints 1500 lines at once (more than the supervisor keeps in memory); job

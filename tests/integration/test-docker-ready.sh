@@ -21,8 +21,10 @@ if [ ! -S /var/run/docker.sock ] && [ -z "${DOCKER_HOST:-}" ]; then
 fi
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 
-P=tenddr$$
+P=tenddr$RUN$$
 PROJECTS="${P}a ${P}b ${P}c ${P}d ${P}e"
+# shellcheck disable=SC2086
+docker_project "$P" $PROJECTS
 REGPORT=
 PULLREF=
 
@@ -41,7 +43,7 @@ cleanup_docker() {
     done
     docker rm -f "${P}-mk" >/dev/null 2>&1
     if [ -n "$PULLREF" ]; then docker rmi -f "$PULLREF" >/dev/null 2>&1; fi
-    if [ -n "$REGPORT" ]; then "$ROOT/scripts/local-registry" stop "$REGPORT" >/dev/null 2>&1; fi
+    if [ -n "$REGPORT" ]; then TMPDIR="$T" "$ROOT/scripts/local-registry" stop "$REGPORT" >/dev/null 2>&1; fi
 }
 # lib.sh's cleanup (processes, temp folder) runs after the engine's.
 trap 'cleanup_docker; cleanup' EXIT
@@ -192,11 +194,11 @@ down_v "$B"
 
 C=${P}c
 REGPORT=$(free_port)
-if "$ROOT/scripts/local-registry" start "$REGPORT" >"$T/registry.log" 2>&1; then
+if TMPDIR="$T" "$ROOT/scripts/local-registry" start "$REGPORT" >"$T/registry.log" 2>&1; then
     PULLREF=127.0.0.1:$REGPORT/tend/pulltest:1
     # A layer of its own on top of tend/busybox, so that the pull downloads
     # it (a retag of a local image would find every layer present).
-    if docker run --name "$P-mk" tend/busybox sh -c "echo pulled-image-$P >/pulltest-marker" >"$T/push.log" 2>&1 &&
+    if docker run --name "$P-mk" --label "com.docker.compose.project=$P" tend/busybox sh -c "echo pulled-image-$P >/pulltest-marker" >"$T/push.log" 2>&1 &&
         docker commit -c 'CMD ["sh"]' "$P-mk" "$PULLREF" >>"$T/push.log" 2>&1 &&
         docker rm "$P-mk" >>"$T/push.log" 2>&1 &&
         docker push "$PULLREF" >>"$T/push.log" 2>&1 &&
@@ -228,8 +230,8 @@ EOF
     else
         notok "an image is pushed to the local registry" "$(tail -n 5 "$T/push.log")"
     fi
-    "$ROOT/scripts/local-registry" stop "$REGPORT" >/dev/null 2>&1
-    if "$ROOT/scripts/local-registry" status "$REGPORT" >/dev/null 2>&1; then notok "the registry is stopped"; else REGPORT=; fi
+    TMPDIR="$T" "$ROOT/scripts/local-registry" stop "$REGPORT" >/dev/null 2>&1
+    if TMPDIR="$T" "$ROOT/scripts/local-registry" status "$REGPORT" >/dev/null 2>&1; then notok "the registry is stopped"; else REGPORT=; fi
     if [ -n "$PULLREF" ]; then docker rmi -f "$PULLREF" >/dev/null 2>&1; fi
 else
     notok "the local registry starts" "$(tail -n 5 "$T/registry.log")"

@@ -11,7 +11,8 @@
 
 need_docker_images
 
-P=tendit$$
+P=tendit$RUN$$
+docker_project "$P" "${P}b"
 WEBPORT=$(free_port)
 mkdir -p "$T/www"
 echo "first" >"$T/www/index.html"

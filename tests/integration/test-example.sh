@@ -26,7 +26,8 @@ fi
 "$PY" -c 'import tornado.websocket' 2>/dev/null || skip_all "python3-tornado is not installed (scripts/setup)"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 
-P=tendex$$
+P=tendex$RUN$$
+docker_project "$P"
 PORT=$(free_port)
 PROJ=$T/proj
 BASE=http://127.0.0.1:$PORT

@@ -12,25 +12,25 @@ fail=0
 for dir in "$DATA"/compose/*/; do
     dir=${dir%/}
     name=$(basename "$dir")
-    got=$(cd "$dir" && env -i PATH=/usr/bin:/bin "$TEND" config 2>/tmp/tend-fixture-err.$$)
+    got=$(cd "$dir" && env -i PATH=/usr/bin:/bin "$TEND" config --show-secrets 2>"${TMPDIR:-/tmp}"/tend-fixture-err.$$)
     rc=$?
     got=$(printf '%s\n' "$got" | sed "s|$dir|@DIR@|g")
     n=$((n + 1))
     if [ $rc -ne 0 ]; then
         fail=1
         echo "not ok $n - $name loads"
-        sed 's/^/#   /' /tmp/tend-fixture-err.$$
+        sed 's/^/#   /' "${TMPDIR:-/tmp}"/tend-fixture-err.$$
         continue
     fi
     if [ "${TEND_FIXTURES_UPDATE:-}" = 1 ]; then
         printf '%s\n' "$got" >"$dir/expected.yaml"
     fi
-    if printf '%s\n' "$got" | diff -u "$dir/expected.yaml" - >/tmp/tend-fixture-diff.$$; then
+    if printf '%s\n' "$got" | diff -u "$dir/expected.yaml" - >"${TMPDIR:-/tmp}"/tend-fixture-diff.$$; then
         echo "ok $n - $name gives the expected normalized model"
     else
         fail=1
         echo "not ok $n - $name gives the expected normalized model"
-        sed 's/^/#   /' /tmp/tend-fixture-diff.$$
+        sed 's/^/#   /' "${TMPDIR:-/tmp}"/tend-fixture-diff.$$
     fi
     n=$((n + 1))
     if (cd "$dir" && env -i PATH=/usr/bin:/bin "$TEND" config --format json) |
@@ -41,6 +41,6 @@ for dir in "$DATA"/compose/*/; do
         echo "not ok $n - $name as JSON parses"
     fi
 done
-rm -f /tmp/tend-fixture-err.$$ /tmp/tend-fixture-diff.$$
+rm -f "${TMPDIR:-/tmp}"/tend-fixture-err.$$ "${TMPDIR:-/tmp}"/tend-fixture-diff.$$
 echo "1..$n"
 exit $fail

@@ -10,7 +10,8 @@
 [ -x /usr/bin/docker-registry ] || skip_all "docker-registry is not installed (scripts/setup installs it)"
 need_docker_images
 
-P=tendpull$$
+P=tendpull$RUN$$
+docker_project "$P"
 RPORT=$(free_port)
 REG=127.0.0.1:$RPORT/$P
 export TMPDIR="$T" # the registry's storage goes with the test's folder

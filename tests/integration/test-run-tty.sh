@@ -11,7 +11,8 @@
 
 need_docker_images
 
-P=tendtty$$
+P=tendtty$RUN$$
+docker_project "$P"
 cat >"$T/$P.yaml" <<EOF
 services:
   box:

@@ -8,7 +8,8 @@
 
 need_docker_images
 
-P=tendrun$$
+P=tendrun$RUN$$
+docker_project "$P"
 cat >"$T/$P.yaml" <<EOF
 services:
   web:

@@ -24,7 +24,8 @@ done
 [ -n "$PGBIN" ] || skip_all "postgres not installed"
 command -v redis-server >/dev/null || skip_all "redis-server not installed"
 
-P=tendseed$$
+P=tendseed$RUN$$
+docker_project "$P"
 cleanup_docker() {
     docker ps -aq --filter "label=com.docker.compose.project=$P" | xargs -r docker rm -f >/dev/null 2>&1
     docker network ls -q --filter "label=com.docker.compose.project=$P" | xargs -r docker network rm >/dev/null 2>&1

@@ -92,6 +92,10 @@ SET bad:one 1
 NOSUCHCOMMAND x y
 SET bad:two 2
 EOF
+cat >"$T/seeds/wrongtype.redis" <<'EOF'
+SET wt:str text
+INCR wt:str
+EOF
 
 cat >"$T/seed.yaml" <<EOF
 services:
@@ -138,6 +142,13 @@ services:
     x-tend:
       seed:
         - redis: seeds/bad.redis
+  bad_exec:
+    command: ["sleep", "1000"]
+    depends_on: [cache]
+    profiles: [bad]
+    x-tend:
+      seed:
+        - redis: seeds/wrongtype.redis
   nowhere:
     command: ["sleep", "1000"]
     profiles: [bad]
@@ -242,6 +253,19 @@ fi
 check "no command of the refused Redis file was applied" [ "$(rcli EXISTS bad:one)" = 0 ]
 check "the refused Redis step is not recorded" \
     [ "$(rcli HEXISTS tend:seed "bad_redis: redis seeds/bad.redis")" = 0 ]
+
+# A command that fails only when EXEC runs it: the others are applied
+# (Redis has no rollback), and the record written in the same transaction
+# is taken back out, so that the step runs again once fixed.
+seed badexec --profile bad seed bad_exec
+check "a Redis command failing inside EXEC fails tend seed" [ $RC = 1 ]
+if has badexec "seeds/wrongtype.redis:2: ERR value is not an integer" && has badexec "Redis has no rollback"; then
+    ok "the EXEC-time error names FILE:LINE and says the other commands were applied"
+else
+    notok "the EXEC-time error names FILE:LINE and says the other commands were applied" "$(cat "$T/badexec.out")"
+fi
+check "the step that failed inside EXEC is not recorded" \
+    [ "$(rcli HEXISTS tend:seed "bad_exec: redis seeds/wrongtype.redis")" = 0 ]
 
 # ---- 6. --force ----
 

@@ -10,7 +10,8 @@
 
 need_docker_images
 
-P=tendwatch$$
+P=tendwatch$RUN$$
+docker_project "$P"
 cleanup_docker() {
     docker ps -aq --filter "label=com.docker.compose.project=$P" | xargs -r docker rm -f >/dev/null 2>&1
     docker network ls -q --filter "label=com.docker.compose.project=$P" | xargs -r docker network rm >/dev/null 2>&1

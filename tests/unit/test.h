@@ -63,3 +63,25 @@ void test_register_(const char *name, void (*fn)(void));
             test_failed_ = true;                                                \
         }                                                                       \
     } while (0)
+
+/* A temp path template under $TMPDIR (else /tmp), for mkdtemp/mkstemp:
+ * TEST_TMP(dir, "tend-x") declares char dir[] = "$TMPDIR/tend-x-XXXXXX".
+ * scripts/test gives each run a TMPDIR of its own and checks at the end
+ * that nothing is left in it. */
+static inline const char *test_tmpdir(void)
+{
+    const char *t = getenv("TMPDIR");
+    return t && *t ? t : "/tmp";
+}
+#define TEST_TMP(var, prefix)                                                   \
+    char var[512];                                                              \
+    snprintf(var, sizeof var, "%s/%s-XXXXXX", test_tmpdir(), prefix)
+/* The same, malloc'd. */
+static inline char *test_tmp_template(const char *prefix)
+{
+    size_t n = strlen(test_tmpdir()) + strlen(prefix) + 16;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "%s/%s-XXXXXX", test_tmpdir(), prefix);
+    return s;
+}

@@ -596,7 +596,7 @@ TEST(unreachable_engine_is_named)
 {
     uv_loop_t loop;
     uv_loop_init(&loop);
-    char dir[] = "/tmp/tend-test-engine-XXXXXX";
+    TEST_TMP(dir, "tend-test-engine");
     REQUIRE(mkdtemp(dir));
     char *path = xasprintf("%s/docker.sock", dir);
     char *host = xasprintf("unix://%s", path);
@@ -713,7 +713,7 @@ TEST(unreachable_engine_is_named)
  * opens, so the client runs in a child that drops to nobody. */
 TEST(forbidden_socket_is_named)
 {
-    char dir[] = "/tmp/tend-test-engine-XXXXXX";
+    TEST_TMP(dir, "tend-test-engine");
     REQUIRE(mkdtemp(dir));
     chmod(dir, 0755);
     char *path = xasprintf("%s/docker.sock", dir);

@@ -25,7 +25,7 @@
 
 static char *make_tmpdir(void)
 {
-    char tmpl[] = "/tmp/tend-test-imgbuild-XXXXXX";
+    TEST_TMP(tmpl, "tend-test-imgbuild");
     if (!mkdtemp(tmpl))
         return NULL;
     chmod(tmpl, 0755);

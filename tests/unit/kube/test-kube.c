@@ -14,7 +14,7 @@
 
 static char *tmp_root(void)
 {
-    char tmpl[] = "/tmp/tend-test-kube-XXXXXX";
+    TEST_TMP(tmpl, "tend-test-kube");
     char *d = mkdtemp(tmpl);
     return d ? xstrdup(d) : NULL;
 }

@@ -22,7 +22,7 @@
 
 static char *tmpdir_new(void)
 {
-    char *d = xstrdup("/tmp/tend-logmux-XXXXXX");
+    char *d = test_tmp_template("tend-logmux");
     if (!mkdtemp(d)) {
         free(d);
         return NULL;

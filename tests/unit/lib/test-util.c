@@ -361,7 +361,7 @@ TEST(path_absolute_cases)
 
 static char *tmpdir_new(void)
 {
-    char *t = xstrdup("/tmp/tend-test-util-XXXXXX");
+    char *t = test_tmp_template("tend-test-util");
     if (!mkdtemp(t)) {
         free(t);
         return NULL;

@@ -14,7 +14,7 @@
 
 static char *tmp_root(void)
 {
-    char tmpl[] = "/tmp/tend-test-config-XXXXXX";
+    TEST_TMP(tmpl, "tend-test-config");
     char *d = mkdtemp(tmpl);
     return d ? xstrdup(d) : NULL;
 }

@@ -330,7 +330,7 @@ TEST(load_missing_file_is_silent_enoent)
 
 TEST(load_reads_a_file_and_reports_with_its_path)
 {
-    char path[] = "/tmp/tend-dotenv-XXXXXX";
+    TEST_TMP(path, "tend-dotenv");
     int fd = mkstemp(path);
     REQUIRE(fd >= 0);
     const char *text = "A=1\nB=\"2\n";

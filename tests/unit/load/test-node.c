@@ -505,7 +505,7 @@ TEST(load_depth_cap_256)
 
 TEST(load_file_and_read_errors)
 {
-    char path[] = "/tmp/tend-test-node-XXXXXX";
+    TEST_TMP(path, "tend-test-node");
     int fd = mkstemp(path);
     REQUIRE(fd >= 0);
     const char *doc = "x: 1\n";

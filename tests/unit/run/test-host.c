@@ -115,7 +115,7 @@ static bool fix_init(Fix *f, bool with_mux)
         return false;
     }
     host_set_shim(tend);
-    snprintf(f->dir, sizeof f->dir, "/tmp/tend-host-XXXXXX");
+    snprintf(f->dir, sizeof f->dir, "%s/tend-host-XXXXXX", test_tmpdir());
     if (!mkdtemp(f->dir))
         return false;
     uv_loop_init(&f->loop);

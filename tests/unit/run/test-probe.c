@@ -353,7 +353,7 @@ TEST(tcp_probe_connects_to_a_listener_and_reports_refusal)
 TEST(http_probe_against_python_http_server)
 {
     signal(SIGPIPE, SIG_IGN);
-    char dir[] = "/tmp/tend-probe-http-XXXXXX";
+    TEST_TMP(dir, "tend-probe-http");
     REQUIRE(mkdtemp(dir));
     int port = free_port();
     char portbuf[16];
@@ -590,7 +590,7 @@ TEST(postgres_probe_counts_any_answer_but_starting_or_stopping)
             return;
         }
     }
-    char dir[] = "/tmp/tend-probe-pg-XXXXXX";
+    TEST_TMP(dir, "tend-probe-pg");
     REQUIRE(mkdtemp(dir));
     int port = free_port();
     pid_t pid = pg_start(dir, pw, port);
@@ -740,7 +740,7 @@ TEST(exec_probe_timeout_kills_the_process_group)
 {
     uv_loop_t loop;
     uv_loop_init(&loop);
-    char dir[] = "/tmp/tend-probe-exec-XXXXXX";
+    TEST_TMP(dir, "tend-probe-exec");
     REQUIRE(mkdtemp(dir));
     char *script = xasprintf("echo $$ > %s/sh; sleep 5 & echo $! > %s/bg; exec sleep 5", dir, dir);
     char *argv[] = {"sh", "-c", script, NULL};

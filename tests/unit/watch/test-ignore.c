@@ -182,7 +182,7 @@ TEST(include_patterns_restrict_files_not_folders)
 
 TEST(nested_gitignores_from_a_real_tree_with_the_deeper_one_winning)
 {
-    char dir[] = "/tmp/tend-ignore-XXXXXX";
+    TEST_TMP(dir, "tend-ignore");
     REQUIRE(mkdtemp(dir));
     mkdirs(dir, "repo/.git/info");
     mkdirs(dir, "repo/app/sub/deep");
@@ -218,7 +218,7 @@ TEST(nested_gitignores_from_a_real_tree_with_the_deeper_one_winning)
 
 TEST(dockerignore_patterns_are_anchored_to_the_context)
 {
-    char dir[] = "/tmp/tend-ignore-XXXXXX";
+    TEST_TMP(dir, "tend-ignore");
     REQUIRE(mkdtemp(dir));
     write_text(dir, ".dockerignore", "# c\n  docs  \n/tmp\n*.md\n!README.md\n**/*.bak\n");
     Ignore *ig = ignore_new(dir, false);

@@ -166,7 +166,7 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 static char *tmpdir_new(void)
 {
-    char *d = xstrdup("/tmp/tend-watch-XXXXXX");
+    char *d = test_tmp_template("tend-watch");
     if (!mkdtemp(d)) {
         free(d);
         return NULL;

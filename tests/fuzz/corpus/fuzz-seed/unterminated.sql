@@ -1,0 +1,3 @@
+SELECT 'unterminated;
+$$ also $tag$ ; 
+-- only a comment
