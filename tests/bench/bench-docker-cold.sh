@@ -311,6 +311,8 @@ for who in tend v5 v1; do
         "(overhead over the containers' own readiness $(LC_ALL=C awk -v a="$(col 1 "$f")" -v b="$(col 2 "$f")" 'BEGIN { printf "%.1f", a - b }') ms)"
 done
 [ -s "$T/tend.own" ] && echo "$BENCH_NAME tend's own part from its own stamps (up --json timing): median $(median <"$T/tend.own") ms"
+[ -s "$T/tend.own" ] && result "cold chain: tend's own part from its up --json stamps" "$(median <"$T/tend.own")" - - \
+    "<= $goal_ms ms"
 result "cold chain of 4 healthy containers, to all healthy" "$tend_ms" "$v5_ms" "$v1_ms" ""
 result "cold chain: the tool's own part (not engine, not readiness)" "$(col 4 "$T/tend.res")" "$(col 4 "$T/v5.res")" \
     "$(col 4 "$T/v1.res")" "<= $goal_ms ms"
