@@ -18,6 +18,8 @@ typedef struct CtlClient CtlClient;
  * none runs (a stale socket removed); -errno after printing why, prefixed
  * with "tend CMD: ". */
 int cli_connect_project(const Project *p, const char *cmd, CtlClient **ret);
+/* The same for the project of that name. */
+int cli_connect_named(const char *name, const char *cmd, CtlClient **ret);
 /* The colour of a service's name on a terminal ("\x1b[..m"), from its name. */
 const char *cli_color(const char *service);
 /* Loads the project for a command that looks at a running stack (every

@@ -6,6 +6,7 @@
 #include "ctl/client.h"
 #include "engine/docker.h"
 #include "engine/engine.h"
+#include "load/stamp.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -276,6 +277,58 @@ static int from_engine(const Project *p, json_t *services, bool all)
     return 0;
 }
 
+/* ---- through the running tend ---- */
+
+/* Asks the running tend and prints its answer; closes cl. */
+static int ps_call(CtlClient *cl, const char *format, bool quiet, bool all, const StrVec *names)
+{
+    int status = 0;
+    json_t *req = json_pack("{s:s}", "cmd", "ps"), *rep = NULL;
+    int r = ctl_call(cl, req, 10000, &rep);
+    json_decref(req);
+    if (r < 0 || !json_is_true(json_object_get(rep, "ok"))) {
+        fprintf(stderr, "tend ps: %s\n", r < 0 ? strerror(-r) : json_string_value(json_object_get(rep, "error")));
+        status = 1;
+    } else {
+        print_rows(json_object_get(rep, "services"), format, quiet, all, names);
+    }
+    json_decref(rep);
+    ctl_close(cl);
+    return status;
+}
+
+/* Without loading the services files: when a stamp of an earlier load
+ * with the same options is still valid (load/stamp.h: none of the files
+ * changed), it names the project and its services, and a running tend
+ * answers. 1 when answered (*ret_status set), 0 to load and go the long
+ * way (no stamp, a name to report as unknown, or no tend running). */
+static int ps_from_stamp(const ConfigOptions *o, int argc, char **argv, const char *format, bool quiet,
+                         bool all, int *ret_status)
+{
+    _cleanup_free_ char *name = NULL;
+    StrVec known = {0}, names = {0};
+    if (stamp_lookup(o, &name, &known) < 0)
+        return 0;
+    int r = 1;
+    for (int i = 0; i < argc; i++) {
+        if (!strvec_contains(&known, argv[i]))
+            r = 0; /* the long way says which */
+        strvec_push(&names, argv[i]);
+    }
+    CtlClient *cl = NULL;
+    if (r > 0)
+        r = cli_connect_named(name, "ps", &cl);
+    if (r > 0) {
+        *ret_status = ps_call(cl, format, quiet, all, &names);
+    } else if (r < 0) {
+        *ret_status = 1; /* cli_connect_named said why */
+        r = 1;
+    }
+    strvec_free(&known);
+    strvec_free(&names);
+    return r;
+}
+
 int cmd_ps(ConfigOptions *o, int argc, char **argv)
 {
     enum { OPT_FORMAT = 256, OPT_JSON };
@@ -318,27 +371,21 @@ int cmd_ps(ConfigOptions *o, int argc, char **argv)
     }
     StrVec names = {0};
     Project *p = NULL;
-    int r = cli_load_named(o, "ps", argc - optind, argv + optind, true, &p, &names);
+    int status = 0;
+    o->all_profiles = true; /* as cli_load_project loads, and the stamp's key */
+    int r = ps_from_stamp(o, argc - optind, argv + optind, format, quiet, all, &status);
+    if (r > 0)
+        return fflush(stdout) == 0 ? status : 1;
+    r = cli_load_named(o, "ps", argc - optind, argv + optind, true, &p, &names);
     if (r)
         return r;
-    int status = 0;
+    stamp_save(o, p);
     CtlClient *cl = NULL;
     r = cli_connect_project(p, "ps", &cl);
     if (r < 0) {
         status = 1;
     } else if (r > 0) {
-        json_t *req = json_pack("{s:s}", "cmd", "ps"), *rep = NULL;
-        r = ctl_call(cl, req, 10000, &rep);
-        json_decref(req);
-        if (r < 0 || !json_is_true(json_object_get(rep, "ok"))) {
-            fprintf(stderr, "tend ps: %s\n",
-                    r < 0 ? strerror(-r) : json_string_value(json_object_get(rep, "error")));
-            status = 1;
-        } else {
-            print_rows(json_object_get(rep, "services"), format, quiet, all, &names);
-        }
-        json_decref(rep);
-        ctl_close(cl);
+        status = ps_call(cl, format, quiet, all, &names);
     } else {
         json_t *services = json_array();
         status = from_engine(p, services, all);

@@ -14,7 +14,12 @@
 
 int cli_connect_project(const Project *p, const char *cmd, CtlClient **ret)
 {
-    _cleanup_free_ char *path = ctl_socket_path(p);
+    return cli_connect_named(p->name, cmd, ret);
+}
+
+int cli_connect_named(const char *name, const char *cmd, CtlClient **ret)
+{
+    _cleanup_free_ char *path = ctl_socket_path_named(name);
     char *err = NULL;
     int r = ctl_connect(path, ret, &err);
     if (r == -ENOENT || r == -ECONNREFUSED) {

@@ -36,10 +36,16 @@ CtlWaitCond ctl_wait_cond_from_string(const char *s)
 
 char *ctl_socket_path(const Project *p)
 {
+    return ctl_socket_path_named(p->name);
+}
+
+char *ctl_socket_path_named(const char *name)
+{
     const char *rt = getenv("XDG_RUNTIME_DIR");
     if (rt && *rt)
-        return xasprintf("%s/tend/%s.sock", rt, p->name);
-    _cleanup_free_ char *dir = project_state_dir(p);
+        return xasprintf("%s/tend/%s.sock", rt, name);
+    /* the state folder depends on the name only */
+    _cleanup_free_ char *dir = project_state_dir(&(const Project){.name = (char *)name});
     return xasprintf("%s/ctl.sock", dir);
 }
 

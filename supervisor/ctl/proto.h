@@ -43,6 +43,8 @@ CtlWaitCond ctl_wait_cond_from_string(const char *s);
 /* $XDG_RUNTIME_DIR/tend/PROJECT.sock when XDG_RUNTIME_DIR is set, else
  * STATE_DIR/ctl.sock (project_state_dir). malloc'd. */
 char *ctl_socket_path(const Project *p);
+/* The same from the project's name alone. */
+char *ctl_socket_path_named(const char *name);
 
 /* Every socket file a running tend of this user may have, found where
  * ctl_socket_path puts them (for tend ls); whether one answers is

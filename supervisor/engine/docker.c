@@ -2191,12 +2191,57 @@ static void down_volumes(Down *w)
     free(f);
 }
 
+/* One network being removed. The engine refuses while it still holds an
+ * endpoint of a container removed an instant before (it lets go of them a
+ * moment later, more so when busy): asked again every 200 ms, up to 5 s. */
+typedef struct NetRm {
+    uv_timer_t timer; /* started on the first refusal */
+    bool timer_init;
+    Down *w;
+    char *id;
+    int tries;
+} NetRm;
+
+static void on_net_removed(void *ud, int status, json_t *body, const char *err);
+
+static void net_rm_free(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void net_rm_send(NetRm *x)
+{
+    char *path = xasprintf("/networks/%s", x->id);
+    engine_request(x->w->d->e, "DELETE", path, NULL, on_net_removed, x);
+    free(path);
+}
+
+static void on_net_retry(uv_timer_t *t)
+{
+    net_rm_send(t->data);
+}
+
 static void on_net_removed(void *ud, int status, json_t *body, const char *err)
 {
-    Down *w = ud;
+    NetRm *x = ud;
+    Down *w = x->w;
     (void)body;
+    if (err && strstr(err, "active endpoints") && x->tries++ < 25) {
+        if (!x->timer_init) {
+            uv_timer_init(w->d->loop, &x->timer);
+            x->timer.data = x;
+            x->timer_init = true;
+        }
+        uv_timer_start(&x->timer, on_net_retry, 200, 0);
+        return;
+    }
     if (err && status != 404)
         down_note_err(w, "cannot remove a network: %s", err);
+    free(x->id);
+    if (x->timer_init)
+        uv_close((uv_handle_t *)&x->timer, net_rm_free);
+    else
+        free(x);
     if (--w->pending == 0)
         down_volumes(w);
 }
@@ -2219,12 +2264,14 @@ static void on_nets_listed(void *ud, int status, json_t *body, const char *err)
         if (!id)
             continue;
         logmux_system(w->d->mux, NULL, "removing network %s", name ? name : id);
-        char *path = xasprintf("/networks/%s", id);
+        NetRm *x = xcalloc(1, sizeof *x);
+        x->w = w;
+        x->id = xstrdup(id);
         w->pending++;
-        engine_request(w->d->e, "DELETE", path, NULL, on_net_removed, w);
-        free(path);
+        net_rm_send(x);
     }
-    on_net_removed(w, 204, NULL, NULL);
+    if (--w->pending == 0)
+        down_volumes(w);
 }
 
 static void down_networks(Down *w)

@@ -109,10 +109,15 @@ static const char *const override_names[] = {"compose.override.yaml", "compose.o
 /* In the current folder or the nearest parent that has one: services.yaml
  * with its drop-ins (or the drop-ins alone), else a compose file with its
  * override companion. Sets *ret_dir to the folder where they were found. */
-static int discover(const char *cwd, StrVec *files, char **ret_dir)
+static int discover(const char *cwd, StrVec *files, char **ret_dir, StrVec *looked)
 {
     _cleanup_free_ char *dir = xstrdup(cwd);
     for (;;) {
+        /* A file made or removed here changes the folder's time. */
+        strvec_push(looked, dir);
+        _cleanup_free_ char *dd = path_join(dir, "services.d");
+        if (is_dir(dd))
+            strvec_push(looked, dd);
         _cleanup_free_ char *main = path_join(dir, "services.yaml");
         bool have_main = is_file(main);
         StrVec di = {0};
@@ -158,6 +163,7 @@ typedef struct Loader {
     Diag *d;
     Env *env;
     StrVec *ignored;
+    StrVec *inputs;      /* files read, for stamps */
     StrVec stack;        /* files being included, for cycles */
     StrVec cache_paths;  /* files loaded for extends */
     Node **cache_roots;
@@ -172,6 +178,8 @@ static Node *load_tree(Loader *l, const char *path, const char *data, size_t len
         root = yaml_load(l->a, path, data, len, l->d, 0);
     else
         root = yaml_load_file(l->a, path, l->d);
+    if (!data)
+        strvec_push(l->inputs, path);
     if (!root)
         return NULL;
     if (root->kind != NODE_MAP) {
@@ -312,9 +320,11 @@ static void process_include(Loader *l, Node *root, const char *base_dir)
                     if (node_is_scalar(ef->vals[k]))
                         strvec_push_take(&efs, path_absolute(base_dir, ef->vals[k]->str));
             Env fe = {0};
-            for (size_t k = 0; k < efs.n; k++)
+            for (size_t k = 0; k < efs.n; k++) {
+                strvec_push(l->inputs, efs.v[k]);
                 if (dotenv_load(efs.v[k], env_lookup, l->env, &fe, l->d) == -ENOENT)
                     diag_error(l->d, &ef->loc, "include[%zu].env_file: %s: no such file", i, efs.v[k]);
+            }
             for (size_t k = 0; k < l->env->n; k++)
                 env_set(&env, l->env->keys[k], l->env->vals[k]);
             env_merge_missing(&env, &fe);
@@ -455,8 +465,14 @@ static int environment_overlay(const ConfigOptions *o, Project *p, bool discover
     if (envs_resolve(p->workdir, name, at, files, d) < 0)
         return -EINVAL;
     _cleanup_free_ char *dotenv = xasprintf("%s/.env.%s", p->workdir, name);
-    if (is_file(dotenv))
+    if (is_file(dotenv)) {
         dotenv_load(dotenv, env_lookup, shell, fileenv, d);
+        strvec_push(&p->inputs, dotenv);
+    }
+    /* A drop-in made in env/NAME/ changes the environment (stamps). */
+    _cleanup_free_ char *dir = xasprintf("%s/env/%s", p->workdir, name);
+    if (is_dir(dir))
+        strvec_push(&p->inputs, dir);
     return 0;
 }
 
@@ -478,6 +494,7 @@ static int load(const ConfigOptions *o, const char *mem_name, const char *mem_da
     env_from_environ(&shell, o->environ_ ? o->environ_ : environ);
 
     StrVec files = {0};
+    StrVec inputs = {0};
     _cleanup_free_ char *found_dir = NULL;
     int r = 0;
     if (mem_name) {
@@ -494,7 +511,7 @@ static int load(const ConfigOptions *o, const char *mem_name, const char *mem_da
         for (size_t i = 0; i < cf.n; i++)
             strvec_push_take(&files, path_absolute(cwd, cf.v[i]));
         strvec_free(&cf);
-    } else if (discover(cwd, &files, &found_dir) < 0) {
+    } else if (discover(cwd, &files, &found_dir, &inputs) < 0) {
         diag_error(d, NULL,
                    "no services file found in %s or its parents (looked for services.yaml, services.d/*.yaml, "
                    "compose.yaml, compose.yml, docker-compose.yml and docker-compose.yaml); "
@@ -502,6 +519,7 @@ static int load(const ConfigOptions *o, const char *mem_name, const char *mem_da
                    cwd);
         env_free(&shell);
         strvec_free(&files);
+        strvec_free(&inputs);
         return -ENOENT;
     }
     if (!mem_name)
@@ -513,6 +531,7 @@ static int load(const ConfigOptions *o, const char *mem_name, const char *mem_da
     if (r < 0) {
         env_free(&shell);
         strvec_free(&files);
+        strvec_free(&inputs);
         return r;
     }
 
@@ -525,14 +544,18 @@ static int load(const ConfigOptions *o, const char *mem_name, const char *mem_da
     else
         p->workdir = path_dirname(files.v[0]);
     p->config_files = files;
+    p->inputs = inputs;
+    strvec_push(&p->inputs, p->workdir); /* a .env made there */
 
     /* Interpolation environment: the shell wins over --env-file, which wins
      * over .env.NAME of the environment, which wins over .env in the
      * project folder. */
     Env fileenv = {0};
     _cleanup_free_ char *dotenv = path_join(p->workdir, ".env");
-    if (is_file(dotenv))
+    if (is_file(dotenv)) {
         dotenv_load(dotenv, env_lookup, &shell, &fileenv, d);
+        strvec_push(&p->inputs, dotenv);
+    }
     if (!mem_name && environment_overlay(o, p, found_dir != NULL, &shell, &fileenv, d) < 0) {
         env_free(&shell);
         env_free(&fileenv);
@@ -541,6 +564,7 @@ static int load(const ConfigOptions *o, const char *mem_name, const char *mem_da
     }
     for (size_t i = 0; i < o->env_files.n; i++) {
         _cleanup_free_ char *ef = path_absolute(cwd, o->env_files.v[i]);
+        strvec_push(&p->inputs, ef);
         if (dotenv_load(ef, env_lookup, &shell, &fileenv, d) == -ENOENT)
             diag_error(d, NULL, "--env-file %s: no such file", ef);
     }
@@ -553,7 +577,7 @@ static int load(const ConfigOptions *o, const char *mem_name, const char *mem_da
     }
 
     /* Load every file, then merge in order. */
-    Loader l = {.o = o, .a = p->arena, .d = d, .env = &p->env, .ignored = &p->ignored};
+    Loader l = {.o = o, .a = p->arena, .d = d, .env = &p->env, .ignored = &p->ignored, .inputs = &p->inputs};
     Node *merged = NULL;
     bool bad = false;
     for (size_t i = 0; i < p->config_files.n; i++) {

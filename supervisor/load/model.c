@@ -187,6 +187,7 @@ void project_free(Project *p)
     free(p->name);
     free(p->workdir);
     strvec_free(&p->config_files);
+    strvec_free(&p->inputs);
     for (size_t i = 0; i < p->n_services; i++)
         service_free(p->services[i]);
     free(p->services);

@@ -246,6 +246,7 @@ typedef struct Project {
     char *name;
     char *workdir;      /* absolute */
     StrVec config_files; /* absolute, in load order */
+    StrVec inputs;      /* every file read and folder looked in while loading (load/stamp.h) */
     Service **services; /* enabled services only, sorted by name */
     size_t n_services;
     Volume *volumes;

@@ -3,11 +3,13 @@
  * host_start checks what can be checked before spawning (the working
  * directory, that the command exists and is executable) so the common
  * mistakes are reported at once with a clear message; the shim's exit 127
- * stays as the fallback. The process is `tend __shim --ppid TEND -- ARGV`,
- * spawned with libuv; its stdout and stderr are pipes read by the log mux.
+ * stays as the fallback. The process is `tend-shim __shim --ppid TEND --
+ * ARGV`, started with posix_spawn and followed through a pidfd (lib/spawn.h:
+ * no fork of tend, whose page tables would be copied for every service);
+ * its stdout and stderr are pipes read by the log mux.
  *
  * tend signals the shim only, never a process group: the shim is tend's
- * own child, so its pid cannot be reused before libuv reaps it, and the
+ * own child, so its pid cannot be reused before tend reaps it, and the
  * shim passes the signal on to the service's group (see shim.c).
  *
  * on_exit fires once the shim exited AND both pipes reached EOF, so every
@@ -15,9 +17,11 @@
  * is freed when its last handle is closed: host_free may therefore return
  * before the memory is released, and the loop must run on. */
 #include "run/host.h"
+#include "lib/child.h"
 #include "lib/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -39,7 +43,7 @@ extern char **environ;
 #define DEFAULT_PATH "/bin:/usr/bin"
 
 struct HostProc {
-    uv_process_t proc;
+    Child child;
     uv_pipe_t out, err;
     LogMux *mux;
     HostExitFn on_exit;
@@ -47,7 +51,6 @@ struct HostProc {
     pid_t pid;
     int64_t exit_status;
     int term_signal;
-    int closing;   /* handles whose close callback is still to come (failed start) */
     bool exited;   /* the shim's exit was reaped */
     bool out_eof, err_eof;
     bool notified; /* exit and both EOFs seen; on_exit called unless freeing */
@@ -164,7 +167,7 @@ static void host_envp_free(char **envp)
 
 static void host_on_proc_close(uv_handle_t *h)
 {
-    free(h->data);
+    free(container_of(h, HostProc, child.poll));
 }
 
 /* Everything is over: report, or finish freeing if host_free came first. */
@@ -174,7 +177,7 @@ static void host_maybe_done(HostProc *p)
         return;
     p->notified = true;
     if (p->freeing) {
-        uv_close((uv_handle_t *)&p->proc, host_on_proc_close);
+        child_close(&p->child, host_on_proc_close);
         return;
     }
     /* on_exit may call host_free; p stays valid until the close callback */
@@ -182,9 +185,9 @@ static void host_maybe_done(HostProc *p)
         p->on_exit(p->ud, p->exit_status, p->term_signal);
 }
 
-static void host_on_exit(uv_process_t *h, int64_t status, int sig)
+static void host_on_exit(Child *c, int64_t status, int sig)
 {
-    HostProc *p = h->data;
+    HostProc *p = container_of(c, HostProc, child);
     if (sig) {
         /* the shim itself was killed (before it could set up, or from outside) */
         p->exit_status = 128 + sig;
@@ -224,14 +227,6 @@ static void host_on_out_close(uv_handle_t *h)
 static void host_on_err_close(uv_handle_t *h)
 {
     host_on_err_eof(container_of(h, HostProc, err));
-}
-
-/* A failed start: close what was opened and free after the last close. */
-static void host_on_fail_close(uv_handle_t *h)
-{
-    HostProc *p = h->data;
-    if (--p->closing == 0)
-        free(p);
 }
 
 /* Hands one pipe to the mux; if it will not take it, the pipe is closed
@@ -309,66 +304,60 @@ int host_start(uv_loop_t *loop, const Service *s, const char *project_dir, LogMu
     p->mux = mux;
     p->on_exit = on_exit;
     p->ud = ud;
-    p->proc.data = p;
 
-    /* stdin (and output without a mux) is /dev/null */
-    uv_stdio_container_t stdio[3] = {
-        {.flags = UV_IGNORE},
-        {.flags = UV_IGNORE},
-        {.flags = UV_IGNORE},
-    };
-    if (in) {
-        stdio[0].flags = UV_INHERIT_FD;
-        stdio[0].data.fd = STDIN_FILENO;
+    /* Output pipes, tend's ends read by the mux; without a mux (and for
+     * stdin, unless passed on) the shim gets /dev/null. */
+    int outp[2] = {-1, -1}, errp[2] = {-1, -1};
+    bool pipes = mux && !raw;
+    if (pipes && (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0)) {
+        r = -errno;
+        err = xasprintf("cannot make the output pipes: %s", strerror(-r));
+        goto fail;
     }
-    if (raw) {
-        for (int k = 1; k < 3; k++) {
-            stdio[k].flags = UV_INHERIT_FD;
-            stdio[k].data.fd = k;
-        }
-        p->out_eof = p->err_eof = true;
-    } else if (mux) {
+    SpawnOptions so = {
+        .file = shim_path,
+        .argv = args.v,
+        .envp = envp,
+        .cwd = cwd,
+        .in_fd = in ? STDIN_FILENO : -1,
+        .out_fd = raw ? STDOUT_FILENO : outp[1],
+        .err_fd = raw ? STDERR_FILENO : errp[1],
+        .new_group = true,
+    };
+    r = child_spawn(loop, &p->child, &so, host_on_exit);
+    if (r < 0) {
+        err = r == -ENOSYS ? xasprintf("cannot follow host processes: this kernel has no pidfd_open "
+                                       "(Linux 5.3 or newer is needed)")
+                           : xasprintf("cannot run \"%s\": %s", shim_path, strerror(-r));
+        goto fail;
+    }
+    if (pipes) {
+        close(outp[1]);
+        close(errp[1]);
+    }
+    p->pid = p->child.pid;
+    if (pipes) {
         uv_pipe_init(loop, &p->out, 0);
         uv_pipe_init(loop, &p->err, 0);
-        /* the flags are from the child's side: it writes */
-        stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-        stdio[1].data.stream = (uv_stream_t *)&p->out;
-        stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-        stdio[2].data.stream = (uv_stream_t *)&p->err;
+        uv_pipe_open(&p->out, outp[0]);
+        uv_pipe_open(&p->err, errp[0]);
+        host_attach(p, s->name, LOG_STDOUT, &p->out, host_on_out_eof, host_on_out_close);
+        host_attach(p, s->name, LOG_STDERR, &p->err, host_on_err_eof, host_on_err_close);
     } else {
         p->out_eof = p->err_eof = true;
     }
-
-    uv_process_options_t opts = {
-        .exit_cb = host_on_exit,
-        .file = shim_path,
-        .args = args.v,
-        .env = envp,
-        .cwd = cwd,
-        .stdio_count = 3,
-        .stdio = stdio,
-    };
-    r = uv_spawn(loop, &p->proc, &opts);
-    if (r < 0) {
-        err = xasprintf("cannot run \"%s\": %s", shim_path, strerror(-r));
-        /* uv_spawn initialises the handle even when it fails */
-        p->closing = 1;
-        uv_close((uv_handle_t *)&p->proc, host_on_fail_close);
-        if (mux && !raw) {
-            p->closing += 2;
-            p->out.data = p->err.data = p;
-            uv_close((uv_handle_t *)&p->out, host_on_fail_close);
-            uv_close((uv_handle_t *)&p->err, host_on_fail_close);
-        }
-        goto out;
-    }
-    p->pid = p->proc.pid;
-    if (mux && !raw) {
-        host_attach(p, s->name, LOG_STDOUT, &p->out, host_on_out_eof, host_on_out_close);
-        host_attach(p, s->name, LOG_STDERR, &p->err, host_on_err_eof, host_on_err_close);
-    }
     *ret = p;
     r = 0;
+    goto out;
+
+fail:
+    for (int i = 0; i < 2; i++) {
+        if (outp[i] >= 0)
+            close(outp[i]);
+        if (errp[i] >= 0)
+            close(errp[i]);
+    }
+    free(p);
 
 out:
     strvec_free(&argv);
@@ -408,7 +397,7 @@ void host_free(HostProc *p)
         return;
     p->freeing = true;
     if (p->notified) {
-        uv_close((uv_handle_t *)&p->proc, host_on_proc_close);
+        child_close(&p->child, host_on_proc_close);
         return;
     }
     /* Still running: have the shim kill the group and every descendant;

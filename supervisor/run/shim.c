@@ -31,6 +31,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,8 @@
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 /* Also defined in host.c; the two must agree. */
 #define SHIM_KILL_SIGNAL (SIGRTMIN + 2)
@@ -90,9 +93,35 @@ static int shim_status_code(int status)
     return 1;
 }
 
-/* In the forked child: join a fresh group, undo the shim's signal setup
- * and become the command. 127 (not found) and 126 (cannot execute) as a
- * shell would; host.c checks the command up front, so these are rare. */
+/* Starts the command in a fresh group led by itself, with every signal
+ * at its default and none blocked (the shim blocks them all). posix_spawn
+ * (vfork-like: nothing of the shim is copied) reports an exec that failed;
+ * then the shim says so and exits 127 (not found) or 126 (cannot execute)
+ * as a shell would. host.c checks the command up front, so this is rare. */
+static pid_t shim_spawn_child(char **argv)
+{
+    posix_spawnattr_t at;
+    posix_spawnattr_init(&at);
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    posix_spawnattr_setsigdefault(&at, &all);
+    posix_spawnattr_setsigmask(&at, &none);
+    posix_spawnattr_setpgroup(&at, 0);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
+    pid_t pid;
+    int e = posix_spawnp(&pid, argv[0], NULL, &at, argv, environ);
+    posix_spawnattr_destroy(&at);
+    if (e == 0)
+        return pid;
+    fprintf(stderr, "cannot run \"%s\": %s\n", argv[0], strerror(e));
+    exit(e == ENOENT ? 127 : 126);
+}
+
+/* The same with the terminal (--foreground), in a forked child: join a
+ * fresh group, take the terminal's foreground before the exec (posix_spawn
+ * cannot; after it, the command could read first and be stopped), undo the
+ * shim's signal setup and become the command. */
 static _Noreturn void shim_exec_child(char **argv, bool foreground)
 {
     (void)setpgid(0, 0);
@@ -150,7 +179,7 @@ static int shim_kill_children(pid_t self)
 
 typedef struct Shim {
     pid_t self;
-    pid_t child;       /* the command; 0 before the fork */
+    pid_t child;       /* the command; 0 before it starts */
     bool child_done;
     int child_status;  /* wait status, once child_done */
     bool group_gone;   /* kill(-child) found nobody: do not reuse the id */
@@ -181,6 +210,13 @@ static void shim_kill_all(Shim *sh)
     for (;;) {
         if (sh->child > 0 && !sh->group_gone && kill(-sh->child, SIGKILL) < 0 && errno == ESRCH)
             sh->group_gone = true;
+        /* No child left (none reaped yet either): every descendant is gone
+         * too, as an orphan would have become the shim's child. The scan of
+         * /proc, whose cost grows with every process of the machine, is
+         * for when some are left. */
+        siginfo_t si = {0};
+        if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD)
+            return;
         shim_kill_children(sh->self);
         int status;
         pid_t pid = waitpid(-1, &status, 0);
@@ -257,16 +293,21 @@ int shim_main(int argc, char **argv)
      * as a shell gives it to a job, and it is given back at the end. */
     pid_t term_pgrp = foreground ? tcgetpgrp(STDIN_FILENO) : -1;
     fflush(NULL);
-    pid_t child = fork();
-    if (child < 0) {
-        fprintf(stderr, "cannot run \"%s\": fork: %s\n", argv[i], strerror(errno));
-        return 126;
+    if (term_pgrp > 0) {
+        pid_t child = fork();
+        if (child < 0) {
+            fprintf(stderr, "cannot run \"%s\": fork: %s\n", argv[i], strerror(errno));
+            return 126;
+        }
+        if (child == 0)
+            shim_exec_child(argv + i, true);
+        sh.child = child;
+        /* Also from this side, so kill(-child) works before the child ran. */
+        (void)setpgid(child, child);
+    } else {
+        /* posix_spawn returns once the command runs, in its group already. */
+        sh.child = shim_spawn_child(argv + i);
     }
-    if (child == 0)
-        shim_exec_child(argv + i, term_pgrp > 0);
-    sh.child = child;
-    /* Also from this side, so kill(-child) works before the child ran. */
-    (void)setpgid(child, child);
 
     for (;;) {
         struct signalfd_siginfo si;

@@ -52,6 +52,10 @@ struct Ignore {
     size_t root_len;
     PatVec ign;
     PatVec inc;
+    /* After ignore_load_parent_gitignores: where the .gitignore files a
+     * walk finds later go, before the patterns added since. */
+    size_t git_at;
+    bool git_slot;
 };
 
 /* The built-in defaults (see ignore.h). Folders are dir-only, so that a
@@ -480,6 +484,33 @@ static void load_walk(LoadWalk *k, int fd, size_t len)
     }
     k->names_len = mark;
     close(fd);
+}
+
+void ignore_load_parent_gitignores(Ignore *ig)
+{
+    load_parents(ig);
+    ig->git_at = ig->ign.n;
+    ig->git_slot = true;
+}
+
+void ignore_load_folder_gitignore(Ignore *ig, const char *dir)
+{
+    _cleanup_free_ char *f = path_join(dir, ".gitignore");
+    size_t n0 = ig->ign.n;
+    load_file(ig, f, dir);
+    size_t k = ig->ign.n - n0;
+    if (!ig->git_slot || k == 0 || ig->git_at == n0) {
+        ig->git_at += k;
+        return;
+    }
+    /* Move the k new patterns from the end to git_at: git's rules keep
+     * their place before the ones added after them (a later rule wins). */
+    IgPattern *tmp = xmalloc(k * sizeof *tmp);
+    memcpy(tmp, ig->ign.v + n0, k * sizeof *tmp);
+    memmove(ig->ign.v + ig->git_at + k, ig->ign.v + ig->git_at, (n0 - ig->git_at) * sizeof *tmp);
+    memcpy(ig->ign.v + ig->git_at, tmp, k * sizeof *tmp);
+    free(tmp);
+    ig->git_at += k;
 }
 
 void ignore_load_gitignores(Ignore *ig)

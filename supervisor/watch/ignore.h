@@ -45,6 +45,13 @@ void ignore_add_pattern(Ignore *ig, const char *base, const char *pattern);
  * plus the .gitignore files of root's parents up to the repository's top
  * (the folder holding .git), if any. */
 void ignore_load_gitignores(Ignore *ig);
+/* The same in two parts, for a walk that reads each folder anyway (the
+ * watcher's): the parents' files now, then each folder's own .gitignore
+ * as the walk reaches it, top down. Patterns added in between (a
+ * .dockerignore, a rule's own) stay after every .gitignore pattern, as
+ * if ignore_load_gitignores had been called first. */
+void ignore_load_parent_gitignores(Ignore *ig);
+void ignore_load_folder_gitignore(Ignore *ig, const char *dir);
 /* Reads .dockerignore from a build context (docker syntax, context-relative). */
 void ignore_load_dockerignore(Ignore *ig, const char *context_dir);
 /* Only paths matching one of these (gitignore syntax, relative to root)

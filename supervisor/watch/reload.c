@@ -104,6 +104,7 @@ typedef struct WTree {
     WSvc *ws;
     int id;            /* the watcher's tree id; -1 when not watched */
     Poller *poller;    /* looked at every second instead (the inotify limit); id is POLL_ID + k */
+    bool full;         /* its walk reached the inotify limit: polled */
     int rule;          /* index in Service.watch; -1: the default tree */
     WatchAction action;
     int signal;
@@ -156,6 +157,9 @@ struct Reloader {
     WTree **trees; /* all of them, for the lookup by id */
     size_t n_trees;
     char *state_base; /* $XDG_STATE_HOME/tend: never a reason to reload */
+    size_t walking;   /* trees whose first walk has not ended */
+    size_t needed;    /* folders in the trees walked so far */
+    bool full;        /* a walk reached the inotify watch limit: its tree is polled */
     int closing;      /* uv handles still closing */
     bool stopped;
 };
@@ -538,7 +542,14 @@ static void fire(WSvc *ws)
 
 static void on_debounce(uv_timer_t *h)
 {
-    fire(h->data);
+    WSvc *ws = h->data;
+    /* No quiet period ends while the watcher walks (after an overflow):
+     * the changes it holds back, and its rescan, belong to this burst. */
+    if (watcher_walking(ws->w->watcher)) {
+        uv_timer_start(&ws->debounce, on_debounce, (uint64_t)(ws->debounce_ns / 1000000) + 1, 0);
+        return;
+    }
+    fire(ws);
 }
 
 /* ---- changes ---- */
@@ -669,7 +680,8 @@ static WTree *add_tree(Reloader *w, WSvc *ws, const char *root_in, int rule, Wat
     t->root = is_file ? path_dirname(abs) : xstrdup(abs);
     t->show = show_path(w, abs);
     t->ig = ignore_new(t->root, true);
-    ignore_load_gitignores(t->ig);
+    /* The tree's own .gitignore files are read by the watcher's walk. */
+    ignore_load_parent_gitignores(t->ig);
     if (is_file) {
         _cleanup_free_ char *inc = xasprintf("/%s", path_basename(abs));
         ignore_add_include(t->ig, inc);
@@ -792,8 +804,10 @@ static void watch_off(Reloader *w)
 #define POLL_ID (1 << 20)
 #define POLL_SAY "looking for changes every second instead (slower; it costs CPU on big trees)"
 
-/* The services have begun starting: plan every tree, check the inotify
- * limit before placing a watch, then watch (or poll, past the limit). */
+static void on_tree_ready(void *ud, int tree, int status, size_t folders, const char *err);
+
+/* The services have begun starting: plan every tree, then watch them (or
+ * poll, past the inotify limit). */
 static void on_start(void *data)
 {
     Reloader *w = data;
@@ -824,45 +838,31 @@ static void on_start(void *data)
                         "or bind-mounts a folder of the project");
         return;
     }
-    /* The limit, before placing any watch. */
-    size_t needed = 0;
-    for (size_t i = 0; i < w->n_trees; i++)
-        needed += watch_count_dirs(w->trees[i]->root, w->trees[i]->ig);
-    char *advice = watch_limit_advice(needed);
-    size_t poll_from = w->n_trees; /* the trees from here on are polled */
-    if (advice) {
-        manager_say(m, MANAGER_NONE, "%s; %s", advice, POLL_SAY);
-        free(advice);
-        poll_from = 0;
-    } else {
-        w->watcher = watcher_new(manager_loop(m), on_change, w);
-    }
-    for (size_t i = 0; i < poll_from; i++) {
-        WTree *t = w->trees[i];
-        char *err = NULL;
-        int r = watcher_add_tree(w->watcher, t->root, t->ig, &err);
-        if (r == -ENOSPC) {
-            /* The limit is reached half-way (other programs' watches): the
-             * trees not watched yet are polled. */
-            char *adv = watch_limit_advice(needed + watcher_watch_count(w->watcher));
-            manager_say(m, MANAGER_NONE, "%s; %s", adv ? adv : (err ? err : "inotify watch limit reached"),
-                        POLL_SAY);
-            free(adv);
-            free(err);
-            poll_from = i;
-            break;
+    /* Watched off the loop, each tree in one walk that also reads its
+     * .gitignore files; on_tree_ready says how it went. */
+    w->watcher = watcher_new(manager_loop(m), on_change, w);
+    w->walking = w->n_trees;
+    for (size_t i = 0; i < w->n_trees && w->watcher; i++)
+        watcher_add_tree_async(w->watcher, w->trees[i]->root, w->trees[i]->ig, on_tree_ready, w->trees[i]);
+}
+
+/* Every tree's first walk has ended: the trees past the inotify limit are
+ * polled instead, and what is watched is said. */
+static void on_walks_done(Reloader *w)
+{
+    Manager *m = w->m;
+    if (w->full) {
+        char *adv = watch_limit_advice(w->needed);
+        manager_say(m, MANAGER_NONE, "%s; %s",
+                    adv ? adv : "inotify watch limit too low; raise fs.inotify.max_user_watches", POLL_SAY);
+        free(adv);
+        for (size_t i = 0; i < w->n_trees; i++) {
+            WTree *t = w->trees[i];
+            if (!t->full)
+                continue;
+            t->id = POLL_ID + (int)i;
+            t->poller = poller_new(manager_loop(m), t->root, t->ig, POLL_MS, on_change, w, t->id);
         }
-        if (r < 0) {
-            manager_say(m, t->ws->i, "cannot watch %s: %s", t->show, err ? err : strerror(-r));
-            free(err);
-            continue;
-        }
-        t->id = r;
-    }
-    for (size_t i = poll_from; i < w->n_trees; i++) {
-        WTree *t = w->trees[i];
-        t->id = POLL_ID + (int)i;
-        t->poller = poller_new(manager_loop(m), t->root, t->ig, POLL_MS, on_change, w, t->id);
     }
     for (size_t i = 0; i < w->n_svcs; i++) {
         WSvc *ws = &w->svcs[i];
@@ -881,6 +881,22 @@ static void on_start(void *data)
     }
     if (manager_debug(m))
         manager_say(m, MANAGER_NONE, "debug: %zu folders watched", watcher_watch_count(w->watcher));
+}
+
+/* A tree's first walk ended (on the loop). */
+static void on_tree_ready(void *ud, int tree, int status, size_t folders, const char *err)
+{
+    WTree *t = ud;
+    Reloader *w = t->ws->w;
+    w->needed += folders;
+    if (status == -ENOSPC)
+        w->full = t->full = true; /* polled instead (on_walks_done) */
+    else if (status < 0)
+        manager_say(w->m, t->ws->i, "cannot watch %s: %s", t->show, err ? err : strerror(-status));
+    else
+        t->id = tree;
+    if (--w->walking == 0)
+        on_walks_done(w);
 }
 
 /* A reload ends when its service is ready again, or did not come back. */

@@ -12,21 +12,33 @@
  * parent, trust d_type (stat only when the filesystem leaves it unknown),
  * and add a folder's watch before listing it, so that anything created
  * after the listing is seen as an event. A folder that appears later is
- * walked the same way (a "scan") and everything found in it is reported
- * as created.
+ * walked the same way (a "scan", on the loop: one new folder) and
+ * everything found in it is reported as created.
+ *
+ * The big walks, a tree's first and the rescans, run on a thread of the
+ * watcher's own: it adds the watches and records (wd, parent, name) for
+ * each folder, touching nothing of the watcher's tables; the loop stops
+ * reading events meanwhile (they wait in the kernel's queue) and, woken by
+ * a uv_async_t, merges the records and reads on. A first walk also reads
+ * each folder's .gitignore into the tree's rules as it goes, so a tree is
+ * walked once. Past the watch limit a first walk counts on without
+ * watching, and its watches are taken back.
  *
  * Reads drain the fd; one drained read is a batch. IN_MOVED_FROM waits for
  * its IN_MOVED_TO (same cookie) until the batch ends, then counts as a
- * delete. IN_Q_OVERFLOW rescans every tree at the end of the batch: new
- * folders are watched, folders that went away are dropped, and each tree
- * gets one WCH_RESCAN. Nothing here uses a timer, so an idle watcher costs
- * no wakeup. */
+ * delete. IN_Q_OVERFLOW rescans every tree after the batch: new folders
+ * are watched, folders that went away are dropped, and each tree gets one
+ * WCH_RESCAN. Nothing here uses a timer, so an idle watcher costs no
+ * wakeup. */
 #include "watch/watch.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,7 +83,13 @@ typedef struct Tree {
     char *root; /* normalised, absolute */
     size_t root_len;
     const Ignore *ig; /* the caller's */
+    bool live;        /* watched: changes are reported (false while its first walk runs, or failed) */
+    bool pending;     /* its first walk is still to start */
+    Ignore *load;     /* that walk loads each folder's .gitignore into it (the caller's) */
+    WatchReadyFn ready;
+    void *ready_ud;
 } Tree;
+
 
 /* An IN_MOVED_FROM waiting for its IN_MOVED_TO. */
 typedef struct Move {
@@ -100,6 +118,20 @@ struct Watcher {
     size_t nmoves, moves_cap;
     bool overflow;
     bool in_dispatch, freed;
+    /* Walks off the loop: one thread at a time walks a batch of jobs; the
+     * loop stops reading events meanwhile (they wait in the kernel's
+     * queue) and merges the results when the thread says it is done. */
+    uv_async_t walked;
+    bool async_open;
+    pthread_t thread;
+    bool thread_running;
+    atomic_bool abort;
+    struct Job *jobs;
+    size_t njobs;
+    bool batch_rescan; /* the running batch walks every tree again */
+    unsigned batch_first;
+    bool want_rescan;  /* an overflow came: walk every tree again */
+    int closing;       /* handles whose close callback is still to come */
     /* The last report of the batch, when it was a change of (wd, name):
      * the same again right after is not repeated. */
     int last_mod_wd;
@@ -288,6 +320,8 @@ static size_t dir_path(const Dir *d, char *buf)
 /* Whether tree t sees path: inside its root and not ignored. */
 static bool tree_sees(const Tree *t, const char *path, bool is_dir)
 {
+    if (!t->live)
+        return false;
     if (strncmp(path, t->root, t->root_len) != 0)
         return false;
     if (path[t->root_len] == '\0')
@@ -346,8 +380,30 @@ struct dent64 {
     char d_name[];
 };
 
+/* What a walk off the loop found: one record per folder it watched, a
+ * parent before its children, and the watch descriptors it has seen (a
+ * bind-mount loop or a second path to a folder is walked once). */
+typedef struct WalkRec {
+    int wd;
+    int parent;  /* index of the parent's record; -1 for the root */
+    size_t name; /* offset in names */
+} WalkRec;
+
+typedef struct WalkOut {
+    WalkRec *v;
+    size_t n, cap;
+    char *names;
+    size_t names_len, names_cap;
+    int *seen; /* open addressing, -1 empty; seen_cap a power of two */
+    size_t nseen, seen_cap;
+} WalkOut;
+
 typedef struct Walk {
-    Watcher *w;        /* NULL: only count (watch_count_dirs) */
+    Watcher *w;        /* on the loop: nodes made in w's tables at once */
+    WalkOut *out;      /* off the loop: watches added to ifd, recorded in out */
+    int ifd;
+    Ignore *load;      /* load each folder's .gitignore into it on the way */
+    const atomic_bool *abort; /* set: stop as soon as possible */
     const Ignore *ig;  /* prunes (entry level), unless all_trees */
     bool all_trees;    /* prune what no tree wants (scans of new folders) */
     bool report;       /* report every entry found as WCH_CREATED */
@@ -359,7 +415,7 @@ typedef struct Walk {
     dev_t dev;
     unsigned id;
     size_t count;      /* folders reached */
-    int err;           /* -ENOSPC or -ENOMEM: the walk stopped */
+    int err;           /* -ENOSPC or -ENOMEM: no more watches (a recording walk counts on) */
     char *err_path;
     char *dents;       /* DENTS_SIZE */
     char *names;       /* a stack of the subfolders still to walk, NUL-separated */
@@ -367,11 +423,21 @@ typedef struct Walk {
     char path[PATH_MAX];
 } Walk;
 
+/* One walk of a tree on the walker thread, and what it found. */
+typedef struct Job {
+    size_t tree;
+    bool first;  /* the tree's first walk (else a rescan) */
+    Walk k;
+    WalkOut out;
+    int status;
+} Job;
+
 static void walk_init(Walk *k, Watcher *w, const Ignore *ig)
 {
     memset(k, 0, offsetof(Walk, path));
     k->w = w;
     k->ig = ig;
+    k->ifd = -1;
     if (w)
         k->id = ++w->walk_seq;
     k->dents = xmalloc(DENTS_SIZE);
@@ -382,6 +448,41 @@ static void walk_done(Walk *k)
     free(k->dents);
     free(k->names);
     free(k->err_path);
+    k->dents = k->names = k->err_path = NULL;
+}
+
+static void walkout_free(WalkOut *o)
+{
+    free(o->v);
+    free(o->names);
+    free(o->seen);
+    memset(o, 0, sizeof *o);
+}
+
+/* Adds wd to the seen set; false when it was there. */
+static bool walkout_see(WalkOut *o, int wd)
+{
+    if ((o->nseen + 1) * 2 > o->seen_cap) {
+        size_t old_cap = o->seen_cap;
+        int *old = o->seen;
+        o->seen_cap = old_cap ? old_cap * 2 : 1024;
+        o->seen = xmalloc(o->seen_cap * sizeof *o->seen);
+        memset(o->seen, 0xff, o->seen_cap * sizeof *o->seen);
+        o->nseen = 0;
+        for (size_t i = 0; i < old_cap; i++)
+            if (old[i] >= 0)
+                walkout_see(o, old[i]);
+        free(old);
+    }
+    for (size_t i = ((uint32_t)wd * 2654435761u) & (o->seen_cap - 1);; i = (i + 1) & (o->seen_cap - 1)) {
+        if (o->seen[i] == wd)
+            return false;
+        if (o->seen[i] < 0) {
+            o->seen[i] = wd;
+            o->nseen++;
+            return true;
+        }
+    }
 }
 
 static void names_push(Walk *k, const char *name, size_t n)
@@ -429,12 +530,61 @@ static int watch_dir(Walk *k, const char *path, Dir *parent, const char *name, D
     return r;
 }
 
+/* watch_dir for a walk off the loop: the watch is added, the folder
+ * recorded as record *ret (parent: the parent's record, -1 for a root).
+ * 1, 2 when this walk has been there already, or -errno. */
+static int record_dir(Walk *k, const char *path, int parent, const char *name, int *ret)
+{
+    uint32_t mask = WATCH_MASK;
+    if (parent < 0)
+        mask &= ~(uint32_t)IN_DONT_FOLLOW;
+    int wd = inotify_add_watch(k->ifd, path, mask);
+    if (wd < 0)
+        return -errno;
+    WalkOut *o = k->out;
+    if (!walkout_see(o, wd))
+        return 2;
+    size_t nl = strlen(name);
+    if (o->names_len + nl + 1 > o->names_cap) {
+        o->names_cap = (o->names_len + nl + 1) * 2 + 65536;
+        o->names = xrealloc(o->names, o->names_cap);
+    }
+    memcpy(o->names + o->names_len, name, nl + 1);
+    if (o->n == o->cap) {
+        o->cap = o->cap ? o->cap * 2 : 1024;
+        o->v = xrealloc(o->v, o->cap * sizeof *o->v);
+    }
+    o->v[o->n] = (WalkRec){wd, parent, o->names_len};
+    o->names_len += nl + 1;
+    *ret = (int)o->n++;
+    return 1;
+}
+
+/* A watch of walk k for the folder at k->path (whose parent is d / rec):
+ * whether to go on into it, with its node or record. */
+static bool walk_watch(Walk *k, Dir *d, int rec, const char *name, Dir **ret_c, int *ret_crec)
+{
+    int r = 1;
+    if (k->w)
+        r = watch_dir(k, k->path, d, name, ret_c);
+    else if (k->out && !k->err)
+        r = record_dir(k, k->path, rec, name, ret_crec);
+    else
+        return true; /* counting (on, past the limit) */
+    if (r == -ENOSPC || r == -ENOMEM) {
+        k->err = r;
+        k->err_path = xstrdup(k->path);
+        return k->out != NULL; /* a recording walk counts on */
+    }
+    return r == 0 || r == 1;
+}
+
 /* Walks the folder open at fd (closed here), whose path is k->path[0..len)
- * and whose node is d (NULL when counting). */
-static void walk_dir(Walk *k, int fd, size_t len, Dir *d)
+ * and whose node is d (on the loop) or record rec (off it). */
+static void walk_dir(Walk *k, int fd, size_t len, Dir *d, int rec)
 {
     size_t mark = k->names_len;
-    bool stop = false;
+    bool stop = false, gitignore = false;
     for (;;) {
         long n = syscall(SYS_getdents64, fd, k->dents, DENTS_SIZE);
         if (n <= 0)
@@ -446,7 +596,11 @@ static void walk_dir(Walk *k, int fd, size_t len, Dir *d)
             if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
                 continue;
             unsigned char type = e->d_type;
-            if (type != DT_DIR && !k->report)
+            if (k->load && (type == DT_REG || type == DT_UNKNOWN) && streq(name, ".gitignore")) {
+                gitignore = true;
+                continue;
+            }
+            if (type != DT_DIR && type != DT_UNKNOWN && !k->report)
                 continue;
             size_t nl = strlen(name);
             if (len + 1 + nl >= PATH_MAX)
@@ -469,8 +623,11 @@ static void walk_dir(Walk *k, int fd, size_t len, Dir *d)
             }
             if (!is_dir)
                 continue;
-            bool pruned = k->all_trees ? !dir_wanted(k->w, k->path)
-                                       : ignore_match_entry(k->ig, k->path, true);
+            /* While loading, this folder's own .gitignore may still come:
+             * its subfolders are judged once the listing is done. */
+            bool pruned = k->load       ? false
+                          : k->all_trees ? !dir_wanted(k->w, k->path)
+                                         : ignore_match_entry(k->ig, k->path, true);
             if (!pruned)
                 names_push(k, name, nl);
         }
@@ -478,22 +635,23 @@ static void walk_dir(Walk *k, int fd, size_t len, Dir *d)
             break;
     }
     k->path[len] = '\0';
-    for (size_t o = mark; o < k->names_len && !stop && !k->err;) {
+    if (gitignore)
+        ignore_load_folder_gitignore(k->load, len ? k->path : "/");
+    for (size_t o = mark; o < k->names_len && !stop && !(k->err && !k->out);) {
         const char *name = k->names + o;
         size_t nl = strlen(name);
         o += nl + 1;
+        if (k->abort && atomic_load(k->abort))
+            break;
         k->path[len] = '/';
         memcpy(k->path + len + 1, name, nl + 1);
-        Dir *c = NULL;
-        bool go = true;
-        if (k->w) {
-            int r = watch_dir(k, k->path, d, name, &c);
-            if (r == -ENOSPC || r == -ENOMEM) {
-                k->err = r;
-                k->err_path = xstrdup(k->path);
-            }
-            go = r == 0 || r == 1;
+        if (k->load && ignore_match_entry(k->ig, k->path, true)) {
+            k->path[len] = '\0';
+            continue;
         }
+        Dir *c = NULL;
+        int crec = -1;
+        bool go = walk_watch(k, d, rec, name, &c, &crec);
         if (go && k->leaf_skip) {
             /* After the watch is in place: a subfolder made from now on
              * is an event. */
@@ -502,13 +660,18 @@ static void walk_dir(Walk *k, int fd, size_t len, Dir *d)
                 st.st_dev == k->dev) {
                 k->count++;
                 go = false;
+                /* Not read, but its .gitignore still counts for its files. */
+                char rel[NAME_MAX + sizeof "/.gitignore"];
+                snprintf(rel, sizeof rel, "%s/.gitignore", name);
+                if (k->load && fstatat(fd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+                    ignore_load_folder_gitignore(k->load, k->path);
             }
         }
         if (go) {
             k->count++;
             int cfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
             if (cfd >= 0)
-                walk_dir(k, cfd, len + 1 + nl, c);
+                walk_dir(k, cfd, len + 1 + nl, c, crec);
         }
         k->path[len] = '\0';
         if (k->w && k->w->freed)
@@ -526,8 +689,9 @@ static int walk_root(Walk *k, const char *root)
         return -ENAMETOOLONG;
     memcpy(k->path, root, len + 1);
     Dir *d = NULL;
-    if (k->w) {
-        int r = watch_dir(k, root, NULL, root, &d);
+    int rec = -1;
+    if (k->w || k->out) {
+        int r = k->w ? watch_dir(k, root, NULL, root, &d) : record_dir(k, root, -1, root, &rec);
         if (r < 0) {
             k->err_path = xstrdup(root);
             return r;
@@ -538,7 +702,7 @@ static int walk_root(Walk *k, const char *root)
     k->count++;
     int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
-        return k->w ? 0 : -errno; /* watched, unreadable: nothing below */
+        return k->w || k->out ? 0 : -errno; /* watched, unreadable: nothing below */
     struct statfs sfs;
     struct stat st;
     if (!k->report && fstatfs(fd, &sfs) == 0 && fstat(fd, &st) == 0 &&
@@ -546,7 +710,7 @@ static int walk_root(Walk *k, const char *root)
         k->leaf_skip = true;
         k->dev = st.st_dev;
     }
-    walk_dir(k, fd, len == 1 ? 0 : len, d);
+    walk_dir(k, fd, len == 1 ? 0 : len, d, rec);
     return k->err;
 }
 
@@ -567,41 +731,17 @@ static void scan_new_dir(Watcher *w, Dir *parent, const char *name, const char *
     if (r == 1) {
         int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd >= 0)
-            walk_dir(&k, fd, len, d);
+            walk_dir(&k, fd, len, d, -1);
     }
     /* A watch refused here (the limit, or the folder is gone again) leaves
      * the folder unwatched; the next overflow rescan tries again. */
     walk_done(&k);
 }
 
-/* Drops every node made by walk id (a failed watcher_add_tree). */
-static void remove_born(Watcher *w, unsigned id)
+/* Drops every folder that no walk since walk id `first` reached: after a
+ * rescan of every tree, the folders that went away. */
+static void drop_unvisited(Watcher *w, unsigned first)
 {
-    size_t n = 0;
-    int *wds = xmalloc((w->ndirs + 1) * sizeof *wds);
-    for (size_t i = 0; i < w->wd_cap; i++)
-        for (Dir *d = w->wd_tab[i]; d; d = d->wd_next)
-            if (d->born == id)
-                wds[n++] = d->wd;
-    for (size_t i = 0; i < n; i++) {
-        Dir *d = wd_find(w, wds[i]);
-        if (d)
-            dir_remove_tree(w, d);
-    }
-    free(wds);
-}
-
-/* After an overflow: every tree walked again (new folders watched, moved
- * ones relinked), then every folder no walk reached dropped. */
-static void rescan(Watcher *w)
-{
-    unsigned first = w->walk_seq + 1;
-    for (size_t i = 0; i < w->ntrees; i++) {
-        Walk k;
-        walk_init(&k, w, w->trees[i].ig);
-        walk_root(&k, w->trees[i].root);
-        walk_done(&k);
-    }
     size_t n = 0;
     Dir **stale = xmalloc((w->ndirs + 1) * sizeof *stale);
     for (size_t i = 0; i < w->wd_cap; i++)
@@ -633,6 +773,8 @@ static void rescan(Watcher *w)
     }
     free(stale);
 }
+
+static void kick(Watcher *w);
 
 /* ---- events ---- */
 
@@ -751,10 +893,10 @@ static void end_batch(Watcher *w)
         free(m.path);
     }
     if (w->overflow && !w->freed) {
+        /* Walked again off the loop; WCH_RESCAN when that is done. */
         w->overflow = false;
-        rescan(w);
-        for (size_t i = 0; i < w->ntrees && !w->freed; i++)
-            emit(w, (int)i, WCH_RESCAN, w->trees[i].root, NULL, true);
+        w->want_rescan = true;
+        kick(w);
     }
 }
 
@@ -787,6 +929,172 @@ static void on_readable(uv_poll_t *h, int status, int events)
         watcher_destroy(w);
 }
 
+/* ---- walks off the loop ---- */
+
+static char *limit_message(const char *path);
+
+/* Prepares a walk of tree i: recording, into the watcher's instance. */
+static void job_init(Watcher *w, Job *j, size_t i, bool first)
+{
+    memset(j, 0, sizeof *j);
+    j->tree = i;
+    j->first = first;
+    walk_init(&j->k, NULL, w->trees[i].ig);
+    j->k.id = ++w->walk_seq;
+    j->k.out = &j->out;
+    j->k.ifd = w->fd;
+    j->k.abort = &w->abort;
+    if (first)
+        j->k.load = w->trees[i].load;
+}
+
+static void job_run(Watcher *w, Job *j)
+{
+    j->status = walk_root(&j->k, w->trees[j->tree].root);
+}
+
+/* On the loop: the nodes of a walk into the tables (new folders made,
+ * moved ones relinked, all marked visited by it); the watches of a first
+ * walk that failed taken back, but for folders watched already. A rescan
+ * keeps what it reached. */
+static void job_merge(Watcher *w, Job *j)
+{
+    WalkOut *o = &j->out;
+    if (j->status < 0 && j->first) {
+        for (size_t i = 0; i < o->n; i++)
+            if (!wd_find(w, o->v[i].wd))
+                inotify_rm_watch(w->fd, o->v[i].wd);
+        return;
+    }
+    Dir **at = xmalloc((o->n + 1) * sizeof *at);
+    for (size_t i = 0; i < o->n; i++) {
+        const WalkRec *r = &o->v[i];
+        const char *name = o->names + r->name;
+        Dir *parent = r->parent >= 0 ? at[r->parent] : NULL;
+        Dir *d = wd_find(w, r->wd);
+        if (d) {
+            if (parent && (d->parent != parent || !streq(d->name, name)))
+                dir_link(w, d, parent, name);
+        } else {
+            d = xcalloc(1, sizeof *d);
+            d->wd = r->wd;
+            d->born = j->k.id;
+            wd_insert(w, d);
+            dir_link(w, d, parent, name);
+        }
+        d->visit = j->k.id;
+        at[i] = d;
+    }
+    free(at);
+}
+
+static void job_free(Job *j)
+{
+    walk_done(&j->k);
+    walkout_free(&j->out);
+}
+
+/* The message for a walk that failed. */
+static char *job_error(Watcher *w, const Job *j)
+{
+    const char *where = j->k.err_path ? j->k.err_path : w->trees[j->tree].root;
+    return j->status == -ENOSPC ? limit_message(where)
+                                : xasprintf("cannot watch %s: %s", where, strerror(-j->status));
+}
+
+static void *walker_main(void *data)
+{
+    Watcher *w = data;
+    for (size_t i = 0; i < w->njobs && !atomic_load(&w->abort); i++)
+        job_run(w, &w->jobs[i]);
+    uv_async_send(&w->walked);
+    return NULL;
+}
+
+/* Starts a batch when there is work and no batch runs: every tree after
+ * an overflow, else the trees added since. */
+static void kick(Watcher *w)
+{
+    if (w->thread_running || w->freed)
+        return;
+    size_t n = 0;
+    for (size_t i = 0; i < w->ntrees; i++)
+        if (w->trees[i].pending || (w->want_rescan && w->trees[i].live))
+            n++;
+    if (n == 0) {
+        w->want_rescan = false;
+        return;
+    }
+    w->batch_rescan = w->want_rescan;
+    w->want_rescan = false;
+    w->batch_first = w->walk_seq + 1;
+    w->jobs = xcalloc(n, sizeof *w->jobs);
+    w->njobs = 0;
+    for (size_t i = 0; i < w->ntrees; i++) {
+        Tree *t = &w->trees[i];
+        if (t->pending || (w->batch_rescan && t->live)) {
+            job_init(w, &w->jobs[w->njobs++], i, t->pending);
+            t->pending = false;
+        }
+    }
+    uv_poll_stop(&w->poll);
+    if (pthread_create(&w->thread, NULL, walker_main, w) != 0) {
+        /* No thread to be had: walk here. */
+        for (size_t i = 0; i < w->njobs; i++)
+            job_run(w, &w->jobs[i]);
+        w->thread_running = true;
+        uv_async_send(&w->walked);
+        w->thread = pthread_self();
+        return;
+    }
+    w->thread_running = true;
+}
+
+static void watcher_destroy(Watcher *w);
+
+/* The batch is walked: merged, told, and the next one started. */
+static void on_walked(uv_async_t *h)
+{
+    Watcher *w = h->data;
+    if (!w->thread_running)
+        return;
+    if (!pthread_equal(w->thread, pthread_self()))
+        pthread_join(w->thread, NULL);
+    w->thread_running = false;
+    Job *jobs = w->jobs;
+    size_t n = w->njobs;
+    w->jobs = NULL;
+    w->njobs = 0;
+    for (size_t i = 0; i < n; i++) {
+        job_merge(w, &jobs[i]);
+        if (jobs[i].status == 0)
+            w->trees[jobs[i].tree].live = true;
+    }
+    if (w->batch_rescan)
+        drop_unvisited(w, w->batch_first);
+    uv_poll_start(&w->poll, UV_READABLE, on_readable);
+
+    w->in_dispatch = true;
+    for (size_t i = 0; i < n; i++) {
+        Job *j = &jobs[i];
+        Tree *t = &w->trees[j->tree];
+        if (!w->freed && j->first && t->ready) {
+            _cleanup_free_ char *err = j->status < 0 ? job_error(w, j) : NULL;
+            t->ready(t->ready_ud, (int)j->tree, j->status, j->k.count, err);
+        } else if (!w->freed && !j->first) {
+            emit(w, (int)j->tree, WCH_RESCAN, t->root, NULL, true);
+        }
+        job_free(j);
+    }
+    free(jobs);
+    w->in_dispatch = false;
+    if (w->freed) {
+        watcher_destroy(w);
+        return;
+    }
+    kick(w);
+}
+
 /* ---- the watcher ---- */
 
 Watcher *watcher_new(uv_loop_t *loop, WatchCb cb, void *ud)
@@ -816,15 +1124,21 @@ static int watcher_open(Watcher *w, char **err)
     }
     w->buf = xmalloc(READ_BUF_SIZE);
     int r = uv_poll_init(w->loop, &w->poll, w->fd);
-    if (r == 0)
+    if (r == 0) {
+        w->poll.data = w;
+        w->poll_open = true;
         r = uv_poll_start(&w->poll, UV_READABLE, on_readable);
+    }
+    if (r == 0) {
+        r = uv_async_init(w->loop, &w->walked, on_walked);
+        w->walked.data = w;
+        w->async_open = r == 0;
+    }
     if (r < 0) {
         if (err)
             *err = xasprintf("cannot poll the inotify instance: %s", uv_strerror(r));
         return r;
     }
-    w->poll.data = w;
-    w->poll_open = true;
     return 0;
 }
 
@@ -842,39 +1156,80 @@ static char *limit_message(const char *path)
                      path, limit, suggest);
 }
 
-int watcher_add_tree(Watcher *w, const char *root, const Ignore *ig, char **err)
+/* A new slot in w->trees for root (taken: malloc'd, normalised). */
+static size_t tree_new(Watcher *w, char *root, const Ignore *ig)
 {
-    if (err)
-        *err = NULL;
-    if (!path_is_absolute(root)) {
-        if (err)
-            *err = xasprintf("cannot watch %s: not an absolute path", root);
-        return -EINVAL;
-    }
-    int r = watcher_open(w, err);
-    if (r < 0)
-        return r;
-    char *norm = path_normalize(root);
-    Walk k;
-    walk_init(&k, w, ig);
-    r = walk_root(&k, norm);
-    if (r < 0) {
-        const char *where = k.err_path ? k.err_path : norm;
-        if (err)
-            *err = r == -ENOSPC ? limit_message(where)
-                                : xasprintf("cannot watch %s: %s", where, strerror(-r));
-        remove_born(w, k.id);
-        walk_done(&k);
-        free(norm);
-        return r;
-    }
-    walk_done(&k);
     if (w->ntrees == w->trees_cap) {
         w->trees_cap = w->trees_cap ? w->trees_cap * 2 : 4;
         w->trees = xrealloc(w->trees, w->trees_cap * sizeof *w->trees);
     }
-    w->trees[w->ntrees] = (Tree){norm, strlen(norm), ig};
-    return (int)w->ntrees++;
+    w->trees[w->ntrees] = (Tree){.root = root, .root_len = strlen(root), .ig = ig};
+    return w->ntrees++;
+}
+
+static int check_root(const char *root, char **err)
+{
+    if (path_is_absolute(root))
+        return 0;
+    if (err)
+        *err = xasprintf("cannot watch %s: not an absolute path", root);
+    return -EINVAL;
+}
+
+int watcher_add_tree(Watcher *w, const char *root, const Ignore *ig, char **err)
+{
+    if (err)
+        *err = NULL;
+    int r = check_root(root, err);
+    if (r < 0)
+        return r;
+    r = watcher_open(w, err);
+    if (r < 0)
+        return r;
+    /* The same walk as a thread's, here. */
+    size_t i = tree_new(w, path_normalize(root), ig);
+    Job j;
+    job_init(w, &j, i, true);
+    job_run(w, &j);
+    job_merge(w, &j);
+    r = j.status;
+    if (r < 0) {
+        if (err)
+            *err = job_error(w, &j);
+        free(w->trees[--w->ntrees].root);
+    } else {
+        w->trees[i].live = true;
+        r = (int)i;
+    }
+    job_free(&j);
+    return r;
+}
+
+int watcher_add_tree_async(Watcher *w, const char *root, Ignore *ig, WatchReadyFn ready, void *ud)
+{
+    char *err = NULL;
+    int r = check_root(root, &err);
+    if (r == 0)
+        r = watcher_open(w, &err);
+    size_t i = tree_new(w, path_normalize(root), ig);
+    Tree *t = &w->trees[i];
+    t->ready = ready;
+    t->ready_ud = ud;
+    if (r < 0) {
+        /* Told at once: the tree stays an inert slot. */
+        ready(ud, (int)i, r, 0, err);
+        free(err);
+        return (int)i;
+    }
+    t->pending = true;
+    t->load = ig;
+    kick(w);
+    return (int)i;
+}
+
+bool watcher_walking(const Watcher *w)
+{
+    return w && w->thread_running;
 }
 
 size_t watcher_watch_count(const Watcher *w)
@@ -882,15 +1237,27 @@ size_t watcher_watch_count(const Watcher *w)
     return w ? w->ndirs : 0;
 }
 
-static void on_poll_closed(uv_handle_t *h)
+static void on_handle_closed(uv_handle_t *h)
 {
     Watcher *w = h->data;
+    if (--w->closing > 0)
+        return;
     close(w->fd);
     free(w);
 }
 
 static void watcher_destroy(Watcher *w)
 {
+    if (w->thread_running) {
+        /* The walk stops at its next folder; its watches go with the fd. */
+        atomic_store(&w->abort, true);
+        if (!pthread_equal(w->thread, pthread_self()))
+            pthread_join(w->thread, NULL);
+        w->thread_running = false;
+    }
+    for (size_t i = 0; i < w->njobs; i++)
+        job_free(&w->jobs[i]);
+    free(w->jobs);
     for (size_t i = 0; i < w->wd_cap; i++)
         for (Dir *d = w->wd_tab[i], *nx; d; d = nx) {
             nx = d->wd_next;
@@ -906,11 +1273,14 @@ static void watcher_destroy(Watcher *w)
         free(w->moves[i].path);
     free(w->moves);
     free(w->buf);
-    if (w->poll_open) {
-        /* Closing the instance drops every watch at once. */
-        uv_close((uv_handle_t *)&w->poll, on_poll_closed);
+    /* Closing the instance drops every watch at once. */
+    w->closing = w->poll_open + w->async_open;
+    if (w->poll_open)
+        uv_close((uv_handle_t *)&w->poll, on_handle_closed);
+    if (w->async_open)
+        uv_close((uv_handle_t *)&w->walked, on_handle_closed);
+    if (w->closing)
         return;
-    }
     if (w->fd >= 0)
         close(w->fd);
     free(w);
@@ -921,7 +1291,7 @@ void watcher_free(Watcher *w)
     if (!w)
         return;
     if (w->in_dispatch) {
-        w->freed = true; /* on_readable finishes the job */
+        w->freed = true; /* on_readable or on_walked finishes the job */
         return;
     }
     watcher_destroy(w);

@@ -39,6 +39,12 @@ typedef void (*WatchCb)(void *ud, int tree, const WatchChange *c);
 
 typedef struct Watcher Watcher;
 
+/* The end of watcher_add_tree_async: status 0 (the tree is watched, its
+ * changes are reported from now on) or -errno with err naming the path;
+ * folders is how many the tree has (with -ENOSPC too: the walk counts on
+ * past the limit, for watch_limit_advice). */
+typedef void (*WatchReadyFn)(void *ud, int tree, int status, size_t folders, const char *err);
+
 Watcher *watcher_new(uv_loop_t *loop, WatchCb cb, void *ud);
 /* Watches root and every folder under it that `ig` does not exclude (`ig`
  * may be NULL; the watcher keeps a reference, the caller keeps it alive).
@@ -46,6 +52,18 @@ Watcher *watcher_new(uv_loop_t *loop, WatchCb cb, void *ud);
  * names the path; -ENOSPC means the inotify watch limit was reached (see
  * watch_limit_advice()). */
 int watcher_add_tree(Watcher *w, const char *root, const Ignore *ig, char **err);
+/* The same off the loop, and in one walk with the loading of the tree's
+ * .gitignore files: root is walked on a thread of the watcher's own, which
+ * reads each folder's .gitignore into ig as it reaches it (the caller did
+ * ignore_load_parent_gitignores) and prunes by it. Returns the tree id at
+ * once; ready comes on the loop. Until then nothing else may use ig, and
+ * no change is read (they wait in the kernel's queue; an overflow is a
+ * rescan). A queue overflow's rescan runs on that thread too. */
+int watcher_add_tree_async(Watcher *w, const char *root, Ignore *ig, WatchReadyFn ready, void *ud);
+/* Whether a walk runs on the watcher's thread: changes wait in the
+ * kernel's queue meanwhile, and after an overflow a WCH_RESCAN is still to
+ * come. A quiet period should not end during it. */
+bool watcher_walking(const Watcher *w);
 /* Watches in place now (for tests and the limit check). */
 size_t watcher_watch_count(const Watcher *w);
 /* Stops watching and frees; safe on NULL. Closes its uv handle. */

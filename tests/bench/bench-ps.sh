@@ -6,8 +6,9 @@
 # its shared libraries), and the control socket's own round trip (connect,
 # hello, ps request, answer) from a Python client. Then 10 containers
 # (tend/busybox `sleep`): `tend ps` through the socket of a `tend up -d`,
-# `tend ps` with no supervisor (the engine's labels), and `docker-compose
-# ps` (v1) on its own copy of the stack. Goal: tend ps <= 10 ms.
+# `tend ps` with no supervisor (the engine's labels), and `docker compose
+# ps` (v5) and `docker-compose ps` (v1) on their own copy of the stack.
+# Goal: tend ps <= 10 ms.
 # Not a pass/fail test on time: it fails only when a program crashed.
 #   bench-ps.sh TEND
 #   BENCH_RUNS      runs of each (default 50)
@@ -69,7 +70,7 @@ on_exit() {
     local p ids
     "$TEND" -p bps50 -f "$T/bps50.yaml" down >/dev/null 2>&1
     [ -f "$T/bpsct.yaml" ] && "$TEND" -p bpsct -f "$T/bpsct.yaml" down >/dev/null 2>&1
-    for p in bpsct bpscc$$; do
+    for p in bpsct bpscc$$ bpscv$$; do
         ids=$(docker ps -aq --filter "label=com.docker.compose.project=$p" 2>/dev/null)
         # shellcheck disable=SC2086
         [ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1
@@ -117,6 +118,7 @@ for _ in range(runs * 4):
     print("%.3f" % ((time.perf_counter() - t0) * 1000))
 EOF
 report "tend ps, 50 host services (the whole command; goal <= 10 ms)" "$T/ps50.res"
+result "tend ps, 50 host services (no peer runs host services)" "$(median <"$T/ps50.res")" - - "<= 10 ms"
 report "tend ps --format json, 50 host services" "$T/ps50j.res"
 report "tend version (the floor: start the binary and its libraries)" "$T/ver.res"
 report "control socket round trip (connect, hello, ps, answer), 50 services" "$T/rt.res"
@@ -148,24 +150,42 @@ fi
 timed "$T/psct.res" tct ps
 cpu_time "$T/psct.res" "$TEND" -p bpsct -f "$T/bpsct.yaml" ps
 report "tend ps, 10 containers, through the socket" "$T/psct.res"
-if command -v docker-compose >/dev/null; then
-    pc=bpscc$$
-    if docker-compose -p "$pc" -f "$T/bpsct.yaml" up -d >"$T/cc.out" 2>&1; then
-        # No supervisor for this project: tend reads the engine's labels.
-        timed "$T/pslab.res" "$TEND" -p "$pc" -f "$T/bpsct.yaml" ps
-        report "tend ps, 10 containers, no supervisor (engine labels)" "$T/pslab.res"
-        runs_saved=$runs
-        runs=$((runs < 20 ? runs : 20))
-        timed "$T/pscc.res" docker-compose -p "$pc" -f "$T/bpsct.yaml" ps
-        cpu_time "$T/pscc.res" docker-compose -p "$pc" -f "$T/bpsct.yaml" ps
-        runs=$runs_saved
-        report "docker-compose ps (v1), 10 containers ($((runs < 20 ? runs : 20)) runs)" "$T/pscc.res"
-        echo "$BENCH_NAME: tend ps (socket) vs docker-compose ps: $(ratio "$(median <"$T/psct.res")" "$(median <"$T/pscc.res")")x"
+# peer_ps NAME TOOL PROJECT RESFILE: `TOOL ps` on its own running copy.
+peer_ps() {
+    local runs_saved=$runs
+    runs=$((runs < 20 ? runs : 20))
+    if "$2" -p "$3" -f "$T/bpsct.yaml" up -d >"$T/cc.out" 2>&1; then
+        timed "$4" "$2" -p "$3" -f "$T/bpsct.yaml" ps
+        cpu_time "$4" "$2" -p "$3" -f "$T/bpsct.yaml" ps
+        report "$1 ps, 10 containers ($runs runs)" "$4"
     else
-        echo "$BENCH_NAME: docker-compose up -d failed: $(tail -n 3 "$T/cc.out")" >&2
+        echo "$BENCH_NAME: $1 up -d failed: $(tail -n 3 "$T/cc.out")" >&2
     fi
-else
-    echo "$BENCH_NAME: docker-compose ps: skipped (docker-compose not installed)"
+    runs=$runs_saved
+}
+pc=bpscc$$
+p5=bpscv$$
+[ -n "$COMPOSE5" ] && peer_ps "docker compose v5" "$COMPOSE5" "$p5" "$T/ps5.res"
+[ -n "$COMPOSE1" ] && peer_ps "docker-compose v1" "$COMPOSE1" "$pc" "$T/ps1.res"
+# No supervisor for that project: tend reads the engine's labels, as the
+# peers do.
+if [ -s "$T/ps5.res" ]; then
+    timed "$T/pslab.res" "$TEND" -p "$p5" -f "$T/bpsct.yaml" ps
+    report "tend ps, 10 containers, no supervisor (engine labels)" "$T/pslab.res"
 fi
+m() { [ -s "$1" ] && median <"$1"; }
+echo "$BENCH_NAME: tend ps (socket) vs docker compose v5 ps: $(ratio "$(m "$T/psct.res")" "$(m "$T/ps5.res")")x;" \
+    "tend ps (engine labels) vs v5: $(ratio "$(m "$T/pslab.res")" "$(m "$T/ps5.res")")x"
+result "tend ps, 10 containers, through a running tend" "$(m "$T/psct.res")" "$(m "$T/ps5.res")" "$(m "$T/ps1.res")" "<= 10 ms"
+result "tend ps, 10 containers, no tend running (engine labels)" "$(m "$T/pslab.res")" "$(m "$T/ps5.res")" "$(m "$T/ps1.res")" ""
+for p in "$pc" "$p5"; do
+    ids=$(docker ps -aq --filter "label=com.docker.compose.project=$p" 2>/dev/null)
+    # shellcheck disable=SC2086
+    [ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1
+    ids=$(docker network ls -q --filter "label=com.docker.compose.project=$p" 2>/dev/null)
+    # shellcheck disable=SC2086
+    [ -n "$ids" ] && docker network rm $ids >/dev/null 2>&1
+done
+load_note
 tct down >/dev/null 2>&1
 exit $crashed

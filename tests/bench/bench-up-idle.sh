@@ -109,4 +109,7 @@ echo "up-idle $nsvc services, private memory: tend $(mb "$priv") MB;" \
     "its $nshims shims RSS $(mb "$shim_rss") MB in all, private $(mb "$shim_priv") MB in all"
 echo "up-idle $nsvc services, wakeups over $secs s idle: tend $(per_s $((c1 - c0)))/s" \
     "($((c1 - c0)) context switches; shims $(per_s $((s1 - s0)))/s for $nshims); goal 0/s"
+result "RSS of tend with $nsvc host services, MB (no peer runs host services)" "$(mb "$rss")" - - "<= $goal_rss_mb MB"
+result "wakeups of an idle tend with $nsvc services, per s" "$(per_s $((c1 - c0)))" - - "0"
+load_note
 exit $crashed

@@ -93,9 +93,12 @@ median() {
 tend_launch() {
     TEND_NAME=$1
     shift
+    # Emptied here, not by the redirection below: that one happens in the
+    # background child, and wait_line could read the last run's lines first.
+    : >"$T/$TEND_NAME.out"
     T0_US=$(now_us)
     "$TEND" -p "$TEND_NAME" -f "$T/$TEND_NAME.yaml" "$@" \
-        >"$T/$TEND_NAME.out" 2>"$T/$TEND_NAME.err" </dev/null &
+        >>"$T/$TEND_NAME.out" 2>"$T/$TEND_NAME.err" </dev/null &
     TEND_PID=$!
 }
 
@@ -189,4 +192,22 @@ tend_failed() {
 ratio() {
     LC_ALL=C awk -v a="${1:-0}" -v b="${2:-0}" 'BEGIN {
         if (b > 0) printf "%.2f", a / b; else printf "-" }'
+}
+
+# The peers: docker compose v5 (today's, built once by scripts/compose-v5)
+# and docker-compose 1.29 (Debian's, the second column). COMPOSE5 and
+# COMPOSE1 are their paths, empty when not there.
+COMPOSE5=$("$(dirname "${BASH_SOURCE[0]}")/../../scripts/compose-v5" 2>/dev/null) || COMPOSE5=
+COMPOSE1=$(command -v docker-compose 2>/dev/null) || COMPOSE1=
+
+# result FIGURE TEND_MS V5_MS V1_MS GOAL: one line for tests/bench/report
+# ("-" for a figure not measured), after the human-readable lines.
+result() {
+    printf 'BENCH-RESULT\t%s\t%s\t%s\t%s\t%s\n' "$1" "${2:--}" "${3:--}" "${4:--}" "${5:--}"
+}
+
+# load_note: the machine's load while a benchmark ran (the 1-minute
+# average at its end, over its processors).
+load_note() {
+    echo "$BENCH_NAME: load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) processors"
 }

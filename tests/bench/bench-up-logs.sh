@@ -98,7 +98,9 @@ if [ -n "$tend_mbs" ]; then
     echo "up-logs $mb MB of lines to a file: tend $tend_mbs MB/s, cmd > file $peer_mbs MB/s" \
         "($(ratio "$tend_mbs" "$peer_mbs")x); goal >= $goal_mbs MB/s"
     echo "up-logs $mb MB of lines to a file: tend max RSS $(LC_ALL=C awk -v k="$maxrss" 'BEGIN { printf "%.1f", k / 1024 }') MB"
+    result "log throughput to a file, MB/s (cmd > file: $peer_mbs MB/s)" "$tend_mbs" - - ">= $goal_mbs MB/s"
 else
     echo "up-logs $mb MB of lines to a file: tend failed, cmd > file $peer_mbs MB/s; goal >= $goal_mbs MB/s"
 fi
+load_note
 exit $crashed

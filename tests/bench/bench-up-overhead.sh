@@ -241,7 +241,10 @@ if [ -n "$tend_ms" ] && [ -n "$peer_ms" ]; then
         i=$((i + 1))
     done
     echo "$stages"
+    result "overhead of a host postgres->redis->web->worker chain over a shell script (script: $peer_ms ms)" \
+        "$diff_ms" - - "<= +$goal_ms ms"
 else
     echo "up-overhead postgres->redis->web->worker: tend ${tend_ms:-failed} ms, shell script ${peer_ms:-failed} ms; goal overhead <= $goal_ms ms"
 fi
+load_note
 exit $crashed

@@ -4,8 +4,8 @@
 # while nothing changes. Reports its wakeups over that time (context
 # switches from /proc/PID/status, all threads; goal 0) and the CPU time it
 # used, and perf's count of context switches when perf works here.
-# No peer: no tool on this machine watches a tree recursively
-# (docker-compose here is v1, which has no `watch`).
+# No peer: docker compose v5 watches only beside its containers; v1 has
+# no `watch`.
 # Not a pass/fail test: it fails only when watch-tree fails.
 #   bench-watch-idle.sh WATCH_TREE_BIN
 . "$(dirname "$0")/bench-watch-setup.sh" "$@"
@@ -47,6 +47,7 @@ t1=$(cpu_ticks "$PID")
 hz=$(getconf CLK_TCK)
 echo "# idle watch: $(sed 's/^ready //' "$OUT") over $TREE, $IDLE_S s with nothing changing"
 echo "wakeups    $((c1 - c0)) in ${IDLE_S} s (context switches, goal 0)"
+printf 'BENCH-RESULT\t%s\t%s\t-\t-\t0\n' "wakeups of an idle watcher of $(sed 's/^ready //' "$OUT"), in $IDLE_S s" "$((c1 - c0))"
 echo "CPU time   $(((t1 - t0) * 1000 / hz)) ms (ticks of 1/$hz s)"
 echo "RSS        $(awk '$1 == "VmRSS:" { print $2 " kB" }' /proc/"$PID"/status)"
 if command -v perf >/dev/null 2>&1; then
@@ -57,5 +58,5 @@ if command -v perf >/dev/null 2>&1; then
                        else if (cs != "") printf "%s context switches, %s ms task-clock\n", cs, tc }')
     [ -n "$p" ] && echo "perf       $p over another ${IDLE_S} s"
 fi
-echo "# peer: none shown; no tool here watches a tree recursively (docker-compose on" \
-    "this machine is v1, without \`watch\`)"
+echo "# peer: none shown; docker compose v5 watches only beside its containers" \
+    "(\`compose watch\`); v1 has no \`watch\`"

@@ -1,11 +1,13 @@
 #!/bin/bash
 # Watch setup benchmark: a generated tree of 100 000 folders (100 x 1000,
 # kept between runs in $BENCH_WATCH_TREE) watched by watch-tree, which
-# times watcher_add_tree (goal: at most 1 s) and reports the watches made
-# and the RSS they cost. fs.inotify.max_user_watches is raised for the run
+# times watching it as tend does, in one walk on the watcher's thread
+# (goal: at most 1 s), with the loop's own share, the watches made and the
+# RSS they cost, and the earlier three walks on the loop beside it. fs.inotify.max_user_watches is raised for the run
 # when too low (root only; put back at the end).
-# There is no peer figure: no tool on this machine watches a tree
-# recursively (docker-compose here is v1, which has no `watch`).
+# There is no peer figure: docker compose v5 watches only beside its
+# containers and does not say when its watches are in place; v1 has no
+# `watch`.
 # Not a pass/fail test: it fails only when watch-tree fails.
 #   bench-watch-setup.sh WATCH_TREE_BIN
 #   BENCH_WATCH_TREE   where the tree lives (default /tmp/tend-bench-watch-tree)
@@ -71,6 +73,6 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
     raise_limit $((TOP * SUB + TOP + 1))
     echo "# watch setup: $TREE, $((TOP * SUB + TOP + 1)) folders, built-in ignore rules"
     "$WATCH_TREE" setup "$TREE" || exit 1
-    echo "# peer: none shown; no tool here watches a tree recursively (docker-compose on" \
-        "this machine is v1, without \`watch\`)"
+    echo "# peer: none shown; docker compose v5 watches only beside its containers" \
+        "(\`compose watch\`) and does not say when its watches are in place; v1 has no \`watch\`"
 fi

@@ -31,6 +31,10 @@ chmod 755 "$T"
 export XDG_STATE_HOME="$T/state"
 export XDG_RUNTIME_DIR="$T/run"
 mkdir -m 700 "$XDG_RUNTIME_DIR"
+# So do the stamps `tend ps` keeps when XDG_RUNTIME_DIR is not set; the
+# cache of scripts/compose-v5 stays where it is.
+export TEND_CACHE="${TEND_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tend}"
+export XDG_CACHE_HOME="$T/cache"
 export NO_COLOR=1
 unset TEND_DEBUG COMPOSE_FILE COMPOSE_PROFILES TEND_PROFILES COMPOSE_PROJECT_NAME
 

@@ -569,3 +569,115 @@ TEST(errors_name_the_path_and_the_limit_advice_names_the_sysctl)
         printf("# %s\n", advice);
     free(advice);
 }
+
+/* ---- trees walked off the loop ----------------------------------------- */
+
+typedef struct Ready {
+    int calls, tree, status;
+    size_t folders;
+    char *err;
+} Ready;
+
+static void on_ready(void *ud, int tree, int status, size_t folders, const char *err)
+{
+    Ready *r = ud;
+    r->calls++;
+    r->tree = tree;
+    r->status = status;
+    r->folders = folders;
+    free(r->err);
+    r->err = err ? xstrdup(err) : NULL;
+}
+
+static bool ready_came(Rec *r, const void *arg)
+{
+    (void)r;
+    return ((const Ready *)arg)->calls > 0;
+}
+
+TEST(a_tree_watched_off_the_loop_reads_its_gitignores_in_the_same_walk)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    char *dir = tmpdir_new();
+    REQUIRE(dir);
+    /* src/.gitignore drops gen/ and takes keep/ back; sub/deep/.gitignore
+     * drops x/; the caller's own rule (added after the parents' files)
+     * drops keep/ again and must win over the .gitignore met later. */
+    REQUIRE(sh(dir, "mkdir -p src/gen src/keep sub/deep/x && printf 'gen/\\n!keep/\\n' > src/.gitignore "
+                    "&& printf 'x/\\n*.tmp\\n' > sub/deep/.gitignore") == 0);
+    Rec rec = {.root = xstrdup(dir), .root_len = strlen(dir)};
+    Watcher *w = watcher_new(&loop, on_change, &rec);
+    Ignore *ig = ignore_new(dir, true);
+    ignore_load_parent_gitignores(ig);
+    ignore_add_pattern(ig, dir, "keep/");
+    Ready rd = {0};
+    int tree = watcher_add_tree_async(w, dir, ig, on_ready, &rd);
+    CHECK_INT(tree, 0);
+    CHECK_INT(rd.calls, 0); /* not yet: the walk runs on its thread */
+    CHECK(run_until(&loop, &rec, ready_came, &rd, 5000));
+    CHECK_INT(rd.status, 0);
+    CHECK_INT(rd.tree, 0);
+    CHECK_INT(rd.folders, 4); /* root, src, sub, sub/deep */
+    CHECK_INT(watcher_watch_count(w), 4);
+    _cleanup_free_ char *gen = path_join(dir, "src/gen/f.c");
+    _cleanup_free_ char *tmp = path_join(dir, "sub/deep/a.tmp");
+    _cleanup_free_ char *keep = path_join(dir, "src/keep/k.c");
+    CHECK(ignore_match(ig, gen, false));
+    CHECK(ignore_match(ig, tmp, false)); /* a leaf's .gitignore counts too */
+    CHECK(ignore_match(ig, keep, false));
+
+    sh(dir, "touch sub/deep/a.tmp sub/deep/b.c");
+    EXPECT(&loop, &rec, {WCH_CREATED, "sub/deep/b.c", NULL});
+    CHECK(rec_find(&rec, -1, "sub/deep/a.tmp", NULL) < 0);
+
+    /* A second tree while nothing runs: walked too, told once. */
+    _cleanup_free_ char *sub = path_join(dir, "sub");
+    Ignore *ig2 = ignore_new(sub, true);
+    ignore_load_parent_gitignores(ig2);
+    Ready rd2 = {0};
+    CHECK_INT(watcher_add_tree_async(w, sub, ig2, on_ready, &rd2), 1);
+    CHECK(run_until(&loop, &rec, ready_came, &rd2, 5000));
+    CHECK_INT(rd2.status, 0);
+    CHECK_INT(rd.calls, 1);
+
+    /* One that cannot be watched is told, with the path. */
+    Ready rd3 = {0};
+    watcher_add_tree_async(w, "/nonexistent/tend-watch", NULL, on_ready, &rd3);
+    CHECK(run_until(&loop, &rec, ready_came, &rd3, 5000));
+    CHECK_INT(rd3.status, -ENOENT);
+    CHECK(rd3.err && strstr(rd3.err, "/nonexistent/tend-watch"));
+
+    watcher_free(w);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    CHECK(uv_loop_close(&loop) == 0);
+    ignore_free(ig);
+    ignore_free(ig2);
+    free(rd.err);
+    free(rd2.err);
+    free(rd3.err);
+    rec_free(&rec);
+    tmpdir_free(dir);
+}
+
+TEST(a_watcher_freed_while_its_thread_walks_stops_it)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    char *dir = tmpdir_new();
+    REQUIRE(dir);
+    REQUIRE(sh(dir, "for i in $(seq 200); do mkdir -p d$i/a/b; done") == 0);
+    Rec rec = {0};
+    Watcher *w = watcher_new(&loop, on_change, &rec);
+    Ignore *ig = ignore_new(dir, true);
+    ignore_load_parent_gitignores(ig);
+    Ready rd = {0};
+    watcher_add_tree_async(w, dir, ig, on_ready, &rd);
+    watcher_free(w); /* at once: the walk is stopped and waited for */
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK(uv_loop_close(&loop) == 0);
+    CHECK_INT(rd.calls, 0);
+    ignore_free(ig);
+    rec_free(&rec);
+    tmpdir_free(dir);
+}
