@@ -2105,10 +2105,17 @@ typedef struct Down {
     size_t n;
     int level;     /* the level being stopped */
     size_t pending;
+    /* Removals wait here and go DOWN_RM_MAX at a time: Docker 20.10 keeps
+     * stale endpoints on the network when a few hundred containers are
+     * removed at once, and the network can then never be removed. */
+    DownItem **rm_queue;
+    size_t rm_head, rm_len, rm_inflight;
     char *err;
     void (*done)(void *ud, bool ok, const char *err);
     void *ud;
 } Down;
+
+#define DOWN_RM_MAX 8
 
 static void down_finish(Down *w)
 {
@@ -2120,6 +2127,7 @@ static void down_finish(Down *w)
         free(w->items[i].service);
     }
     free(w->items);
+    free(w->rm_queue);
     free(w->err);
     free(w);
 }
@@ -2285,15 +2293,37 @@ static void down_networks(Down *w)
 
 static void down_level(Down *w);
 
+static void down_item_done(Down *w)
+{
+    if (--w->pending == 0) {
+        w->level--;
+        down_level(w);
+    }
+}
+
+static void down_rm_pump(Down *w);
+
 static void on_ctr_removed(void *ud, int status, json_t *body, const char *err)
 {
     Down *w = ud;
     (void)body;
     if (err && status != 404)
         down_note_err(w, "cannot remove a container: %s", err);
-    if (--w->pending == 0) {
-        w->level--;
-        down_level(w);
+    w->rm_inflight--;
+    down_rm_pump(w);
+    down_item_done(w);
+}
+
+/* Sends the queued removals, DOWN_RM_MAX in flight at most. */
+static void down_rm_pump(Down *w)
+{
+    while (w->rm_inflight < DOWN_RM_MAX && w->rm_head < w->rm_len) {
+        DownItem *it = w->rm_queue[w->rm_head++];
+        w->rm_inflight++;
+        logmux_system(w->d->mux, it->service, "removing container %s", it->name);
+        char *path = xasprintf("/containers/%s?force=1%s", it->id, w->volumes ? "&v=1" : "");
+        engine_request(w->d->e, "DELETE", path, NULL, on_ctr_removed, w);
+        free(path);
     }
 }
 
@@ -2316,13 +2346,13 @@ static void on_ctr_stopped(void *ud, int status, json_t *body, const char *err)
             logmux_system(w->d->mux, it->service, "%s", streq(w->action, "stop")      ? "stopped"
                                                           : streq(w->action, "start") ? "started"
                                                                                       : "restarted");
-        on_ctr_removed(w, 204, NULL, NULL);
+        down_item_done(w);
         return;
     }
-    logmux_system(w->d->mux, it->service, "removing container %s", it->name);
-    char *path = xasprintf("/containers/%s?force=1%s", it->id, w->volumes ? "&v=1" : "");
-    engine_request(w->d->e, "DELETE", path, NULL, on_ctr_removed, w);
-    free(path);
+    if (!w->rm_queue)
+        w->rm_queue = xcalloc(w->n ? w->n : 1, sizeof *w->rm_queue);
+    w->rm_queue[w->rm_len++] = it;
+    down_rm_pump(w);
 }
 
 /* Stops and removes the containers of the current level, all at once, then
