@@ -114,7 +114,11 @@ waited 15 "the second loss is reported too" eval '[ "$(count "lost the Docker en
 docker kill "$P-worker-1" >/dev/null 2>&1
 mode pass
 waited 20 "tend reconnects again" eval '[ "$(count "reconnected to the Docker engine")" -ge 2 ]'
-waited 15 "the exit that happened meanwhile is seen (worker failed, status 137)" eval '[ "$(state_of worker)" = "failed 137" ]'
+# Seen from the events read again since the loss, it is another client's
+# kill (exited, told); seen first from reading the container again, a
+# failure: both carry the status.
+waited 15 "the exit that happened meanwhile is seen (worker exited or failed, status 137)" \
+    eval 'case "$(state_of worker)" in "failed 137" | "exited 137") true ;; *) false ;; esac'
 
 # ---- 3. a slow engine ----
 mode delay 300

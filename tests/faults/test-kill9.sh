@@ -81,7 +81,18 @@ ORPHANS=0
 HANGS=0
 LOST=0
 KILLS=0
-rcli() { docker exec "$P-db-1" redis-cli "$@" 2>/dev/null; }
+# redis-cli in the container; a failed docker exec (the engine's answer
+# kept in $T/rcli.err) is tried again for up to 10 s, so that a read of the
+# data never passes a failed exec off as a missing key.
+rcli() {
+    _n=0
+    until docker exec "$P-db-1" redis-cli "$@" 2>>"$T/rcli.err"; do
+        _n=$((_n + 1))
+        [ $_n -lt 20 ] || return 1
+        echo "# docker exec failed ($_n), once more: $(tail -n 1 "$T/rcli.err")" >&2
+        sleep 0.5
+    done
+}
 ready() { grep -q 'all services ready' "$T/$P.out"; }
 # The host processes the stack ever started that are still alive.
 orphans() {
@@ -174,7 +185,10 @@ bad=""
 _i=0
 while [ $_i -lt $STEPS ]; do
     v=$(rcli GET "applied:$_i")
-    [ "$v" = 1 ] || bad="$bad step $_i ran ${v:-0} times;"
+    if [ "$v" != 1 ]; then
+        bad="$bad step $_i ran ${v:-0} times;"
+        [ -s "$T/rcli.err" ] && bad="$bad (docker exec said: $(tail -n 1 "$T/rcli.err"))"
+    fi
     _i=$((_i + 1))
 done
 if [ -z "$bad" ]; then ok "each of the $STEPS seed steps ran exactly once"; else notok "each seed step ran exactly once" "$bad"; fi

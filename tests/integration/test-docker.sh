@@ -156,7 +156,10 @@ if [ "$rc" = 5 ] && [ "$out" = from-exec ]; then ok "tend exec runs in the conta
 # With a terminal on both ends exec is interactive: keys reach the
 # command, the container has a tty of this terminal's size.
 if command -v script >/dev/null 2>&1; then
-    printf 'echo typed-$((6*7)); tty; stty size; sleep 1; exit 6\n' |
+    # The size is set by a resize call once the exec has started (API
+    # 1.41 has no size at start, as with docker exec), so the size is read
+    # a moment later.
+    printf 'echo typed-$((6*7)); tty; sleep 1; stty size; exit 6\n' |
         script -qec "stty cols 91 rows 33; '$TEND' -p '$P' -f '$T/$P.yaml' exec web sh" "$T/typescript" >/dev/null 2>&1
     rc=$?
     if [ "$rc" = 6 ] && grep -q 'typed-42' "$T/typescript" && grep -q '^/dev/pts/' "$T/typescript" &&
