@@ -81,17 +81,22 @@ ORPHANS=0
 HANGS=0
 LOST=0
 KILLS=0
-# redis-cli in the container; a failed docker exec (the engine's answer
-# kept in $T/rcli.err) is tried again for up to 10 s, so that a read of the
-# data never passes a failed exec off as a missing key.
+# redis-cli in the container. A failed docker exec is tried again for up
+# to 10 s, its output and error kept in $T/rcli.err, never taken for the
+# answer: after a `tend down` killed half-way the engine may still be
+# stopping the container the next up adopted (Docker has no "stopping"
+# state to tell it by), and tend starts it again once, so an exec right
+# after the ready line can meet "task ... not found".
 rcli() {
     _n=0
-    until docker exec "$P-db-1" redis-cli "$@" 2>>"$T/rcli.err"; do
+    until _o=$(docker exec "$P-db-1" redis-cli "$@" 2>>"$T/rcli.err"); do
+        echo "$_o" >>"$T/rcli.err"
         _n=$((_n + 1))
         [ $_n -lt 20 ] || return 1
         echo "# docker exec failed ($_n), once more: $(tail -n 1 "$T/rcli.err")" >&2
         sleep 0.5
     done
+    printf '%s\n' "$_o"
 }
 ready() { grep -q 'all services ready' "$T/$P.out"; }
 # The host processes the stack ever started that are still alive.
