@@ -6,6 +6,7 @@
 #include "engine/docker.h"
 
 #include "load/canon.h"
+#include "engine/hostcfg.h"
 #include "engine/imgbuild.h"
 
 #include <errno.h>
@@ -38,6 +39,7 @@ struct Container {
     bool health_known_healthy;
     bool exit_pending;     /* /wait answered before the log stream ended */
     bool lost;             /* its streams broke with the engine: reattach on reconnect */
+    bool files_copied;     /* its secrets and configs that are not files are in it */
     int kill_sig;          /* the signal of the kill in flight */
     char resume[40];       /* after a reconnect: logs from this moment */
     int64_t exit_code;
@@ -1141,6 +1143,45 @@ static void on_net_connected(void *ud, int status, json_t *body, const char *err
     connect_next(c);
 }
 
+static void on_files_copied(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    (void)status;
+    (void)body;
+    c->req = NULL;
+    if (err) {
+        fail(c, "cannot copy the secrets and configs into %s: %s", c->name, err);
+        return;
+    }
+    connect_next(c);
+}
+
+/* Secrets and configs whose value is not a file are copied into the
+ * created container before its start, as docker compose does. */
+static void copy_files_in(Container *c)
+{
+    c->files_copied = true;
+    StrBuf tar;
+    strbuf_init(&tar, 0);
+    char *err = NULL;
+    int n = hostcfg_files_tar(c->d->p, c->s, &tar, &err);
+    if (n < 0) {
+        strbuf_free(&tar);
+        fail(c, "%s", err);
+        free(err);
+        return;
+    }
+    if (n == 0) {
+        strbuf_free(&tar);
+        connect_next(c);
+        return;
+    }
+    char *path = xasprintf("/containers/%s/archive?path=%%2F", c->id);
+    c->req = engine_upload(c->d->e, "PUT", path, "application/x-tar", tar.data, tar.len, NULL, on_files_copied, c);
+    free(path);
+    strbuf_free(&tar);
+}
+
 static json_t *aliases_json(const Service *s, const NetworkAttach *na)
 {
     json_t *a = json_array();
@@ -1152,9 +1193,15 @@ static json_t *aliases_json(const Service *s, const NetworkAttach *na)
 
 /* The first network is given at create; the others are connected before
  * the start (API 1.41 takes one network in create). */
+static void copy_files_in(Container *c);
+
 static void connect_next(Container *c)
 {
     const Service *s = c->s;
+    if (c->net_next >= s->n_networks && !c->files_copied) {
+        copy_files_in(c);
+        return;
+    }
     if (c->net_next >= s->n_networks) {
         if (c->d->create_only) {
             logmux_system(c->d->mux, s->name, "created %s", c->name);
@@ -1198,6 +1245,7 @@ static void on_created(void *ud, int status, json_t *body, const char *err)
     free(c->id);
     c->id = xstrdup(id);
     c->net_next = 1;
+    c->files_copied = false;
     connect_next(c);
 }
 
@@ -1498,6 +1546,10 @@ static json_t *create_body(Container *c, char **ret_err)
     json_object_set_new(nc, "EndpointsConfig", ecs);
     json_object_set_new(b, "HostConfig", hc);
     json_object_set_new(b, "NetworkingConfig", nc);
+    if (hostcfg_apply(p, s, b, hc, mounts, ret_err) < 0) {
+        json_decref(b);
+        return NULL;
+    }
     return b;
 }
 
