@@ -7,8 +7,12 @@ Each folder of supervisor/ is a layer; its README.md has a line
     one it may call (and every include of a tend header names its layer);
   - every function a layer's object file uses from tend's own code is
     defined in the layer itself or one it may call (nm on the build);
+  - a private header (x-int.h) is included only by files of its own folder;
   - no circle of modules (x.c with x.h), by includes and by symbols;
   - the may-call table itself has no circle.
+A module split over several files shares a private header: x-int.h and
+every file of its folder that includes it (x.c, x-more.c) are one module
+x, so that the calls between its parts make no circle.
 Usage: check-layers.py SOURCE_ROOT [BUILD_ROOT]
 """
 import os
@@ -72,18 +76,30 @@ for layer in layers:
         if f.endswith((".c", ".h")):
             files["%s/%s" % (layer, f)] = open(os.path.join(sup, layer, f), errors="replace").read()
 headers = {os.path.basename(p) for p in files if p.endswith(".h")}
-upward, unqualified = [], []
+upward, unqualified, private = [], [], []
 deps = {}  # module -> modules, by includes
+INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+
+# The parts of a module split over files: x-int.h and its includers are x.
+group = {}
+for path, text in files.items():
+    if path.endswith("-int.h"):
+        group[path[:-2]] = path[:-len("-int.h")]
+    for m in INCLUDE.finditer(text):
+        inc = m.group(1)
+        if inc.endswith("-int.h") and inc.split("/")[0] == path.split("/")[0]:
+            group[path[:-2]] = inc[:-len("-int.h")]
 
 
 def module(path):
-    base = path[:-2]
-    return base
+    """The module of a file (layer/x.c, layer/x.h) or of an object (layer/x)."""
+    base = path[:-2] if path.endswith((".c", ".h")) else path
+    return group.get(base, base)
 
 
 for path, text in files.items():
     layer = path.split("/")[0]
-    for m in re.finditer(r'^\s*#\s*include\s+"([^"]+)"', text, re.M):
+    for m in INCLUDE.finditer(text):
         inc = m.group(1)
         line = text.count("\n", 0, m.start()) + 1
         if "/" not in inc:
@@ -96,10 +112,13 @@ for path, text in files.items():
         if to != layer and to not in may[layer]:
             upward.append("%s:%d: includes %s, but %s may call only: %s"
                           % (path, line, inc, layer, ", ".join(sorted(may[layer])) or "nothing"))
-        if inc[:-2] != module(path):
-            deps.setdefault(module(path), set()).add(inc[:-2])
+        if inc.endswith("-int.h") and to != layer:
+            private.append("%s:%d: includes %s, private to the files of %s/" % (path, line, inc, to))
+        if module(inc) != module(path):
+            deps.setdefault(module(path), set()).add(module(inc))
 ok(not unqualified, "every include of a tend header names its layer", unqualified)
 ok(not upward, "no layer includes a header of a layer it may not call", upward)
+ok(not private, "a private header (x-int.h) is included only by its own folder", private)
 
 
 def cycles(graph):
@@ -161,9 +180,10 @@ for root, _, fs in os.walk(os.path.join(build, "supervisor", "tend.p")):
             objs["%s/%s" % (layer, rest[:-2])] = os.path.join(root, f)
 ok(len(objs) > 10, "the objects of the build are there (%d found)" % len(objs))
 defined, used = {}, {}
-for mod, o in objs.items():
+for obj, o in objs.items():
+    mod = module(obj)
     out = subprocess.run(["nm", o], capture_output=True, text=True).stdout
-    used[mod] = set()
+    used.setdefault(mod, set())
     for line in out.splitlines():
         p = line.split()
         if len(p) == 3 and p[1] in "TDBR":
