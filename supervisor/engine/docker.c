@@ -1082,7 +1082,7 @@ static json_t *create_body(Container *c, char **ret_err)
     json_object_set_new(nc, "EndpointsConfig", ecs);
     json_object_set_new(b, "HostConfig", hc);
     json_object_set_new(b, "NetworkingConfig", nc);
-    if (hostcfg_apply(p, s, b, hc, mounts, ret_err) < 0) {
+    if (hostcfg_apply(p, s, docker_container_name, b, hc, mounts, ret_err) < 0) {
         json_decref(b);
         return NULL;
     }

@@ -6,7 +6,6 @@
  * /NAME, the others are copied in before the start. */
 #include "engine/hostcfg.h"
 
-#include "engine/docker.h"
 #include "load/parse.h"
 
 #include <ctype.h>
@@ -457,7 +456,7 @@ int hostcfg_files_tar(const Project *p, const Service *s, StrBuf *tar, char **re
 
 /* "SERVICE[:ro|rw]" or "container:NAME[:ro|rw]" as the engine's
  * "CONTAINER[:ro|rw]". */
-static json_t *volumes_from(const Project *p, const Node *svc)
+static json_t *volumes_from(const Project *p, const Node *svc, HostcfgNameFn ctr_name)
 {
     const Node *n = node_get(svc, "volumes_from");
     if (!n || n->kind != NODE_SEQ)
@@ -474,7 +473,7 @@ static json_t *volumes_from(const Project *p, const Node *svc)
         const char *colon = strchr(v, ':');
         _cleanup_free_ char *name = colon ? xstrndup(v, (size_t)(colon - v)) : xstrdup(v);
         const Service *other = project_service(p, name);
-        _cleanup_free_ char *ctr = other ? docker_container_name(p, other) : xstrdup(name);
+        _cleanup_free_ char *ctr = other ? ctr_name(p, other) : xstrdup(name);
         _cleanup_free_ char *entry = xasprintf("%s%s", ctr, colon ? colon : "");
         json_array_append_new(a, json_string(entry));
     }
@@ -483,7 +482,7 @@ static json_t *volumes_from(const Project *p, const Node *svc)
 
 /* links: "SERVICE[:ALIAS]" as "CONTAINER:ALIAS" (the alias defaults to the
  * service's name), then external_links as written. */
-static json_t *links(const Project *p, const Node *svc)
+static json_t *links(const Project *p, const Node *svc, HostcfgNameFn ctr_name)
 {
     const Node *l = node_get(svc, "links"), *x = node_get(svc, "external_links");
     if ((!l || l->kind != NODE_SEQ) && (!x || x->kind != NODE_SEQ))
@@ -497,7 +496,7 @@ static json_t *links(const Project *p, const Node *svc)
         const Service *other = project_service(p, name);
         if (!other)
             continue;
-        _cleanup_free_ char *ctr = docker_container_name(p, other);
+        _cleanup_free_ char *ctr = ctr_name(p, other);
         _cleanup_free_ char *entry = xasprintf("%s:%s", ctr, colon ? colon + 1 : name);
         json_array_append_new(a, json_string(entry));
     }
@@ -511,7 +510,8 @@ static json_t *links(const Project *p, const Node *svc)
     return a;
 }
 
-int hostcfg_apply(const Project *p, const Service *s, json_t *body, json_t *hc, json_t *mounts, char **ret_err)
+int hostcfg_apply(const Project *p, const Service *s, HostcfgNameFn ctr_name, json_t *body, json_t *hc, json_t *mounts,
+                  char **ret_err)
 {
     const Node *n = s->node;
     _cleanup_free_ char *what = xasprintf("service %s", s->name);
@@ -546,10 +546,10 @@ int hostcfg_apply(const Project *p, const Service *s, json_t *body, json_t *hc, 
     set_str(hc, "Runtime", n, "runtime");
     set_str(hc, "CpusetCpus", n, "cpuset");
     set_bool(hc, "OomKillDisable", n, "oom_kill_disable");
-    json_t *vf = volumes_from(p, n);
+    json_t *vf = volumes_from(p, n, ctr_name);
     if (vf)
         json_object_set_new(hc, "VolumesFrom", vf);
-    json_t *lk = links(p, n);
+    json_t *lk = links(p, n, ctr_name);
     if (lk)
         json_object_set_new(hc, "Links", lk);
     logging(hc, n);

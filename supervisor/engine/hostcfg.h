@@ -11,12 +11,17 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+/* The engine's name of a service's container (docker_container_name),
+ * for volumes_from and links: passed in, since the runtime calls this. */
+typedef char *(*HostcfgNameFn)(const Project *p, const Service *s);
+
 /* Adds to the create body (Config level: Domainname, MacAddress) and to its
  * HostConfig hc and its Mounts array (secrets and configs from files, as
  * read-only binds) what the service's node says. Returns 0, or -1 with a
  * malloc'd *ret_err a person can act on (a secret's file is missing, an
  * external secret, a value the engine cannot take). */
-int hostcfg_apply(const Project *p, const Service *s, json_t *body, json_t *hc, json_t *mounts, char **ret_err);
+int hostcfg_apply(const Project *p, const Service *s, HostcfgNameFn ctr_name, json_t *body, json_t *hc, json_t *mounts,
+                  char **ret_err);
 
 /* Appends to tar (ustar, ended) the secrets and configs whose value is not
  * a file (`environment:` or `content:`), each at its target with its mode
