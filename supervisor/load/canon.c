@@ -345,12 +345,12 @@ static Node *form_build(Canon *c, Node *b)
     }
     if (b->kind != NODE_MAP)
         return b;
+    /* context and dockerfile get their defaults once the files are merged
+     * (canon_merged): an override's build: {dockerfile: X} keeps the
+     * base's context */
     Node *ctx = node_get(b, "context");
-    if (!ctx)
-        node_map_set(a, b, "context", ctx = node_scalar(a, ".", &b->loc));
     if (node_is_scalar(ctx) && !is_remote(ctx->str))
         node_map_set(a, b, "context", abs_path_node(a, ctx, c->base_dir));
-    set_default(a, b, "dockerfile", node_scalar(a, "Dockerfile", &b->loc));
     return b;
 }
 
@@ -777,7 +777,7 @@ static void implied_dep(Arena *a, Node *svc, const char *name, size_t len, bool 
     node_map_set_node(a, deps, plain(a, dep, loc), m);
 }
 
-void canon_merged(Arena *a, Node *root)
+void canon_merged(Arena *a, Node *root, const char *workdir)
 {
     Node *services = node_get(root, "services");
     if (!services || services->kind != NODE_MAP)
@@ -786,6 +786,13 @@ void canon_merged(Arena *a, Node *root)
         Node *svc = services->vals[i];
         if (svc->kind != NODE_MAP)
             continue;
+        Node *b = node_get(svc, "build");
+        if (b && b->kind == NODE_MAP) {
+            if (!node_get(b, "context"))
+                node_map_set(a, b, "context", node_scalar(a, workdir, &b->loc));
+            if (!node_get(b, "dockerfile") && !node_get(b, "dockerfile_inline"))
+                node_map_set(a, b, "dockerfile", node_scalar(a, "Dockerfile", &b->loc));
+        }
         Node *pp = node_get(svc, "pull_policy");
         if (node_is_scalar(pp) && streq(pp->str, "if_not_present"))
             node_map_set(a, svc, "pull_policy", node_scalar(a, "missing", &pp->loc));

@@ -19,12 +19,13 @@ size_t canon_file(Arena *a, Node *root, const char *base_dir, Diag *d);
 /* Canonicalizes one service definition (used for extends bases). */
 size_t canon_service(Arena *a, Node *svc, const char *name, const char *base_dir, Diag *d);
 
-/* What Compose infers once the files are merged: links, service:NAME
+/* What Compose infers once the files are merged: a build's context (the
+ * project folder, `workdir`) and dockerfile, depends_on entries for links, service:NAME
  * namespaces and volumes_from make depends_on entries (restart: true, but
  * false for volumes_from), and pull_policy if_not_present is missing. Run
  * before the model is built: it starts those services first, as Compose
  * does. */
-void canon_merged(Arena *a, Node *root);
+void canon_merged(Arena *a, Node *root, const char *workdir);
 
 /* Final output form of a merged tree: command, entrypoint strings split
  * into argv lists. Run after the model has read them. */
