@@ -842,6 +842,81 @@ static void name_top(Arena *a, Node *root, const char *what)
     }
 }
 
+/* A shell string at map.key becomes its argv list. */
+static void split_command(Arena *a, Node *map, const char *key)
+{
+    Node *c = node_get(map, key);
+    if (!node_is_scalar(c))
+        return;
+    StrVec argv = {0};
+    if (shell_split(c->str, &argv) < 0)
+        return;
+    Node *s = new_seq(a, &c->loc);
+    for (size_t j = 0; j < argv.n; j++)
+        node_seq_push(a, s, node_scalar(a, argv.v[j], &c->loc));
+    node_map_set(a, map, key, s);
+    strvec_free(&argv);
+}
+
+/* Adds the scalar map[key] (or every key of a mapping) to `used`. */
+static void note_used(StrVec *used, const Node *n, const char *field)
+{
+    if (!n)
+        return;
+    if (!field && n->kind == NODE_MAP) {
+        for (size_t i = 0; i < n->len; i++)
+            strvec_push(used, n->keys[i]->str);
+        return;
+    }
+    if (n->kind != NODE_SEQ)
+        return;
+    for (size_t i = 0; i < n->len; i++) {
+        const Node *it = n->vals[i];
+        const Node *src = node_get(it, field);
+        if (streq(field, "source") && node_is_scalar(node_get(it, "type")) &&
+            !streq(node_get(it, "type")->str, "volume"))
+            continue; /* a bind or tmpfs mount names no volume */
+        if (node_is_scalar(src))
+            strvec_push(used, src->str);
+    }
+}
+
+/* Drops the top-level networks, volumes, secrets, configs and models no
+ * service uses, as `docker compose config` leaves them out. The model has
+ * read them all already. */
+void canon_drop_unused(Node *root)
+{
+    const Node *services = node_get(root, "services");
+    if (services && services->kind != NODE_MAP)
+        services = NULL;
+    StrVec used[5] = {0};
+    static const char *const tops[5] = {"networks", "volumes", "secrets", "configs", "models"};
+    for (size_t i = 0; services && i < services->len; i++) {
+        const Node *svc = services->vals[i];
+        note_used(&used[0], node_get(svc, "networks"), NULL);
+        note_used(&used[1], node_get(svc, "volumes"), "source");
+        note_used(&used[2], node_get(svc, "secrets"), "source");
+        note_used(&used[2], node_get(node_get(svc, "build"), "secrets"), "source");
+        note_used(&used[3], node_get(svc, "configs"), "source");
+        note_used(&used[4], node_get(svc, "models"), NULL);
+    }
+    for (size_t t = 0; t < ARRAY_SIZE(tops); t++) {
+        Node *m = node_get(root, tops[t]);
+        if (m && m->kind == NODE_MAP) {
+            size_t w = 0;
+            for (size_t i = 0; i < m->len; i++)
+                if (strvec_contains(&used[t], m->keys[i]->str)) {
+                    m->keys[w] = m->keys[i];
+                    m->vals[w++] = m->vals[i];
+                }
+            m->len = w;
+            if (w == 0)
+                node_map_remove(root, tops[t]);
+        }
+        strvec_free(&used[t]);
+    }
+}
+
 void canon_finish(Arena *a, Node *root)
 {
     name_top(a, root, "secrets");
@@ -849,7 +924,6 @@ void canon_finish(Arena *a, Node *root)
     Node *services = node_get(root, "services");
     if (!services || services->kind != NODE_MAP)
         return;
-    static const char *const keys[] = {"command", "entrypoint"};
     for (size_t i = 0; i < services->len; i++) {
         Node *svc = services->vals[i];
         /* extra_hosts print sorted; env_file was read into environment */
@@ -858,18 +932,13 @@ void canon_finish(Arena *a, Node *root)
             if (ehs[k] && ehs[k]->kind == NODE_SEQ && ehs[k]->len > 1)
                 qsort(ehs[k]->vals, ehs[k]->len, sizeof(Node *), cmp_scalar);
         node_map_remove(svc, "env_file");
-        for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
-            Node *c = node_get(svc, keys[k]);
-            if (!node_is_scalar(c))
-                continue;
-            StrVec argv = {0};
-            if (shell_split(c->str, &argv) < 0)
-                continue;
-            Node *s = new_seq(a, &c->loc);
-            for (size_t j = 0; j < argv.n; j++)
-                node_seq_push(a, s, node_scalar(a, argv.v[j], &c->loc));
-            node_map_set(a, svc, keys[k], s);
-            strvec_free(&argv);
+        split_command(a, svc, "command");
+        split_command(a, svc, "entrypoint");
+        static const char *const hooks[] = {"post_start", "pre_stop"};
+        for (size_t k = 0; k < ARRAY_SIZE(hooks); k++) {
+            Node *h = node_get(svc, hooks[k]);
+            for (size_t j = 0; h && h->kind == NODE_SEQ && j < h->len; j++)
+                split_command(a, h->vals[j], "command");
         }
     }
 }

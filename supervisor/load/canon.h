@@ -27,9 +27,16 @@ size_t canon_service(Arena *a, Node *svc, const char *name, const char *base_dir
  * does. */
 void canon_merged(Arena *a, Node *root, const char *workdir);
 
-/* Final output form of a merged tree: command, entrypoint strings split
- * into argv lists. Run after the model has read them. */
+/* Final output form of a merged tree, as docker compose config prints it:
+ * command, entrypoint and hook command strings split into argv lists,
+ * extra_hosts sorted, env_file left out (read into environment), secrets
+ * and configs named. Run after the model has read them. */
 void canon_finish(Arena *a, Node *root);
+
+/* Drops the top-level networks, volumes, secrets, configs and models that
+ * no service uses, as `docker compose config` prints the project. For the
+ * printed tree only: run after the model has read them. */
+void canon_drop_unused(Node *root);
 
 /* Splits a command line the way Compose does (POSIX shell words: quotes and
  * backslashes, no expansion). Returns 0, or -EINVAL on an unclosed quote. */
