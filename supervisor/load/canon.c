@@ -332,6 +332,7 @@ typedef struct Canon {
     const char *svc; /* the service's name, or NULL at the top level */
     const KeySpec *key;
     size_t errors;
+    bool finishing; /* canon_finish: the printed form of the merged tree */
 } Canon;
 
 static Node *form_build(Canon *c, Node *b)
@@ -404,18 +405,30 @@ static Node *empty_map(Arena *a, const Loc *loc)
     return new_map(a, loc);
 }
 
-static Node *form_depends_on(Canon *c, Node *dep)
+/* The defaults of one depends_on entry (a null entry is {}). */
+static void depends_on_defaults(Arena *a, Node *dep)
 {
-    dep = names_to_map(c->a, dep, empty_map);
-    if (dep->kind != NODE_MAP)
-        return dep;
-    for (size_t i = 0; i < dep->len; i++) {
+    for (size_t i = 0; dep && dep->kind == NODE_MAP && i < dep->len; i++) {
         Node *v = dep->vals[i];
+        if (node_is_null(v))
+            dep->vals[i] = v = new_map(a, &dep->keys[i]->loc);
         if (v->kind != NODE_MAP)
             continue;
-        set_default(c->a, v, "condition", node_scalar(c->a, "service_started", &v->loc));
-        set_default(c->a, v, "required", node_bool(c->a, true, &v->loc));
+        set_default(a, v, "condition", node_scalar(a, "service_started", &v->loc));
+        set_default(a, v, "required", node_bool(a, true, &v->loc));
     }
+}
+
+/* A list of names takes the defaults now, as Compose reads a list when it
+ * merges; a mapping's entries get theirs after the merge (canon_merged),
+ * so that an override's {db: {required: false}} keeps the base's
+ * condition. */
+static Node *form_depends_on(Canon *c, Node *dep)
+{
+    if (dep->kind != NODE_SEQ)
+        return dep;
+    dep = names_to_map(c->a, dep, empty_map);
+    depends_on_defaults(c->a, dep);
     return dep;
 }
 
@@ -457,6 +470,21 @@ static Node *form_kv_paths(Canon *c, Node *n)
     return n;
 }
 
+/* One "host=ip" item; an IPv6 address in brackets loses them ("[::1]"). */
+static Node *host_entry(Arena *a, const char *host, size_t hlen, const char *ip, const Loc *loc)
+{
+    if (!ip)
+        return node_scalarf(a, loc, "%.*s", (int)hlen, host);
+    size_t n = strlen(ip);
+    if (n >= 2 && ip[0] == '[' && ip[n - 1] == ']') {
+        ip++;
+        n -= 2;
+    }
+    Node *e = node_scalarf(a, loc, "%.*s=%.*s", (int)hlen, host, (int)n, ip);
+    e->style = STYLE_QUOTED;
+    return e;
+}
+
 /* extra_hosts: "host=ip" and "host:ip" items, or a mapping of a host to an
  * address or a list of them, become "host=ip" items, Compose's form. The
  * separator is the first '=' or, failing one, the first ':' (an IPv6
@@ -473,10 +501,7 @@ static Node *form_hosts(Canon *c, Node *n)
                 continue;
             const char *s = it->str;
             size_t k = strchr(s, '=') ? strcspn(s, "=") : strcspn(s, ":");
-            Node *e = s[k] ? node_scalarf(a, &it->loc, "%.*s=%s", (int)k, s, s + k + 1)
-                           : node_scalar(a, s, &it->loc);
-            e->style = STYLE_QUOTED;
-            node_seq_push(a, out, e);
+            node_seq_push(a, out, host_entry(a, s, k, s[k] ? s + k + 1 : NULL, &it->loc));
         }
     } else if (n->kind == NODE_MAP) {
         for (size_t i = 0; i < n->len; i++) {
@@ -485,9 +510,9 @@ static Node *form_hosts(Canon *c, Node *n)
             if (v->kind == NODE_SEQ) {
                 for (size_t j = 0; j < v->len; j++)
                     if (node_is_scalar(v->vals[j]))
-                        node_seq_push(a, out, node_scalarf(a, &v->vals[j]->loc, "%s=%s", h, v->vals[j]->str));
+                        node_seq_push(a, out, host_entry(a, h, strlen(h), v->vals[j]->str, &v->vals[j]->loc));
             } else {
-                node_seq_push(a, out, node_scalarf(a, &v->loc, "%s=%s", h, node_is_scalar(v) ? v->str : ""));
+                node_seq_push(a, out, host_entry(a, h, strlen(h), node_is_scalar(v) ? v->str : "", &v->loc));
             }
         }
     } else {
@@ -560,6 +585,37 @@ static Node *form_extends(Canon *c, Node *ext)
     return ext;
 }
 
+/* gpus and deploy device requests: "all" is one request for every device,
+ * a request naming neither a count nor device ids asks for all of them, and
+ * "all" as a count is -1, as Compose prints it. */
+static Node *form_gpus(Canon *c, Node *n)
+{
+    Arena *a = c->a;
+    if (node_is_scalar(n)) {
+        Node *s = new_seq(a, &n->loc);
+        Node *m = new_map(a, &n->loc);
+        node_map_set(a, m, "count", node_scalar(a, "all", &n->loc));
+        node_seq_push(a, s, m);
+        n = s;
+    }
+    if (n->kind != NODE_SEQ)
+        return n;
+    for (size_t i = 0; i < n->len; i++) {
+        Node *it = n->vals[i];
+        if (it->kind != NODE_MAP)
+            continue;
+        Node *cnt = node_get(it, "count");
+        if (!cnt && !node_get(it, "device_ids"))
+            node_map_set(a, it, "count", cnt = node_scalar(a, "all", &it->loc));
+        if (node_is_scalar(cnt) && streq(cnt->str, "all")) {
+            cnt = node_scalar(a, "-1", &cnt->loc);
+            cnt->style = STYLE_PLAIN;
+            node_map_set(a, it, "count", cnt);
+        }
+    }
+    return n;
+}
+
 /* Brings the value of `map.key` to the form of c->key. */
 static void apply_form(Canon *c, Node *map, const char *key)
 {
@@ -621,6 +677,15 @@ static void apply_form(Canon *c, Node *map, const char *key)
     case FORM_EXTENDS:
         out = form_extends(c, v);
         break;
+    case FORM_GPUS:
+        out = form_gpus(c, v);
+        break;
+    case FORM_FALSE_OUT: {
+        bool b;
+        if (c->finishing && node_as_bool(v, &b) == 0 && !b)
+            node_map_remove(map, key);
+        break;
+    }
     case FORM_AS_IS:
     case FORM_COMMAND: /* split by canon_finish, once the model has read it */
     case FORM_MAX:
@@ -665,7 +730,8 @@ static size_t apply_table(Canon *c, Node *n, const char *prefix)
     const KeySpec *keys = keys_table(&nk);
     size_t pl = strlen(prefix);
     for (size_t i = 0; i < nk; i++) {
-        if (keys[i].form == FORM_AS_IS || strncmp(keys[i].path, prefix, pl) != 0)
+        if (keys[i].form == FORM_AS_IS || keys[i].form == FORM_FALSE_OUT ||
+            strncmp(keys[i].path, prefix, pl) != 0)
             continue;
         c->key = &keys[i];
         walk_form(c, n, keys[i].path + pl);
@@ -749,7 +815,8 @@ size_t canon_file(Arena *a, Node *root, const char *base_dir, Diag *d)
     const KeySpec *keys = keys_table(&nk);
     Canon c = {.a = a, .base_dir = base_dir, .d = d};
     for (size_t i = 0; i < nk; i++) {
-        if (keys[i].form == FORM_AS_IS || str_startswith(keys[i].path, "services."))
+        if (keys[i].form == FORM_AS_IS || keys[i].form == FORM_FALSE_OUT ||
+            str_startswith(keys[i].path, "services."))
             continue;
         c.key = &keys[i];
         walk_form(&c, root, keys[i].path);
@@ -793,6 +860,7 @@ void canon_merged(Arena *a, Node *root, const char *workdir)
             if (!node_get(b, "dockerfile") && !node_get(b, "dockerfile_inline"))
                 node_map_set(a, b, "dockerfile", node_scalar(a, "Dockerfile", &b->loc));
         }
+        depends_on_defaults(a, node_get(svc, "depends_on"));
         Node *pp = node_get(svc, "pull_policy");
         if (node_is_scalar(pp) && streq(pp->str, "if_not_present"))
             node_map_set(a, svc, "pull_policy", node_scalar(a, "missing", &pp->loc));
@@ -921,6 +989,14 @@ void canon_finish(Arena *a, Node *root)
 {
     name_top(a, root, "secrets");
     name_top(a, root, "configs");
+    size_t nk;
+    const KeySpec *keys = keys_table(&nk);
+    Canon c = {.a = a, .finishing = true};
+    for (size_t i = 0; i < nk; i++)
+        if (keys[i].form == FORM_FALSE_OUT) {
+            c.key = &keys[i];
+            walk_form(&c, root, keys[i].path);
+        }
     Node *services = node_get(root, "services");
     if (!services || services->kind != NODE_MAP)
         return;

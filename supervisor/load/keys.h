@@ -34,6 +34,8 @@ typedef enum KeyForm {
     FORM_MOUNT,      /* secrets/configs: a name -> {source}; a secret gets its target */
     FORM_DEVICES,    /* "/dev/a:/dev/b:rwm" -> {source, target, permissions} */
     FORM_EXTENDS,    /* a service name -> {service}; file made absolute */
+    FORM_GPUS,       /* "all" -> [{count: -1}]; a request without count or ids: count -1 (all) */
+    FORM_FALSE_OUT,  /* a flag that is false unless set: printed only when true */
     FORM_MAX,
 } KeyForm;
 

@@ -628,6 +628,11 @@ static void read_env(Builder *b, Service *s, Node *svc)
                                     orig ? &orig->loc : &m->loc);
             node_map_set_node(a, m, key, val);
         }
+        /* A bare KEY the shell does not set is not passed, and Compose
+         * prints it as KEY: null. */
+        for (size_t i = 0; env && env->kind == NODE_MAP && i < env->len; i++)
+            if (!env_get(&s->environment, env->keys[i]->str))
+                node_map_set_node(a, m, env->keys[i], node_new(a, NODE_NULL, &env->vals[i]->loc));
         node_map_set(a, svc, "environment", m);
     }
 }

@@ -2,8 +2,10 @@
 # `tend config` prints what `docker compose config` (v5) prints for the same
 # files, key order aside: every fixture under tests/data/compose (merge-forms
 # merges compose.override.yaml onto compose.yaml with every key written the
-# other way), both read as YAML and compared value by value. Lists compare
-# in order. TAP output.
+# other way) and tests/data/compose-config (every-key: most keys of a service
+# in both forms, merged; extends-include: extends, include, profiles from
+# .env, unused resources), both read as YAML and compared value by value.
+# Lists compare in order. TAP output.
 #
 # Intentional differences (none of them in these fixtures; kept here so the
 # list has one home):
@@ -11,6 +13,11 @@
 #   ulimit mapping without `hard`; Compose accepts both.
 # - "name:/path:nocopy" short volume syntax: Compose v5.6.0 reads it as a
 #   bind of "name:/path" at "nocopy"; tend reads the named volume.
+# - A list item an override repeats in another spelling (`ignore: x` where
+#   an earlier file has `ignore: [x]`, "h=[::1]" and "h=::1" in
+#   extra_hosts): Compose compares the earlier files' normal form with the
+#   override as written and keeps both; tend compares normal forms and
+#   keeps one.
 # - x-tend keys are tend's; Compose prints them as written, and tend prints
 #   them after its own normal form (seed files made absolute).
 # Usage: test-compose-config.sh TEND_BINARY
@@ -44,8 +51,7 @@ print("\n".join(out))
 sys.exit(1 if out else 0)
 PY
 
-DATA=$ROOT/tests/data/compose
-for dir in "$DATA"/*/; do
+for dir in "$ROOT"/tests/data/compose/*/ "$ROOT"/tests/data/compose-config/*/; do
     dir=${dir%/}
     name=$(basename "$dir")
     (cd "$dir" && env -i PATH=/usr/bin:/bin "$COMPOSE" config) >"$T/$name.compose.yaml" 2>"$T/$name.compose.err"

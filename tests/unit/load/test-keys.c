@@ -165,6 +165,26 @@ TEST(every_form_family_in_both_forms_and_merged_in_every_pairing)
     }
 }
 
+/* A flag Compose leaves out when false: printed when true, gone when an
+ * override sets it false, back when a later file sets it true. */
+TEST(every_flag_printed_only_when_true)
+{
+    size_t nk;
+    const KeySpec *keys = keys_table(&nk);
+    for (size_t k = 0; k < nk; k++) {
+        if (keys[k].form != FORM_FALSE_OUT)
+            continue;
+        Case cs[] = {
+            {keys[k].path, NULL, "true", NULL, "true"},
+            {keys[k].path, NULL, "false", NULL, "(absent)"},
+            {keys[k].path, NULL, "true", "false", "(absent)"},
+            {keys[k].path, NULL, "false", "true", "true"},
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(cs); i++)
+            check_case(&cs[i]);
+    }
+}
+
 /* The keys of a form or rule of their own. */
 static const Case cases[] = {
     {"services.*.ports", NULL, "[\"8080:80\", \"127.0.0.1:53:53/udp\"]",
@@ -185,6 +205,9 @@ static const Case cases[] = {
     /* the defaults (context ., dockerfile Dockerfile) come after the merge
      * (canon_merged, the config test): the override's dockerfile keeps the
      * base's context */
+    /* defaults for a mapping's entries come after the merge (canon_merged) */
+    {"services.*.depends_on", NULL, "{db: {condition: service_healthy, restart: true}}",
+     "{db: {required: false}}", "{\"db\":{\"condition\":\"service_healthy\",\"restart\":true,\"required\":false}}"},
     {"services.*.build", NULL, "./app", "{dockerfile: Dockerfile.dev}",
      "{\"context\":\"/b/app\",\"dockerfile\":\"Dockerfile.dev\"}"},
     {"services.*.healthcheck.test", NULL, "curl -f x", "[CMD, x]", "[\"CMD\",\"x\"]"},
@@ -205,6 +228,13 @@ static const Case cases[] = {
     {"services.*.devices", NULL, "[\"/dev/a:/dev/b:r\", /dev/c]", "[{source: /dev/x, target: /dev/b}]",
      "[{\"source\":\"/dev/x\",\"target\":\"/dev/b\"},"
      "{\"source\":\"/dev/c\",\"target\":\"/dev/c\",\"permissions\":\"rwm\"}]"},
+    {"services.*.extra_hosts", NULL, "[\"v6=[::1]\", \"v6b:::2\"]", NULL, "[\"v6=::1\",\"v6b=::2\"]"},
+    {"services.*.gpus", NULL, "all", NULL, "[{\"count\":-1}]"},
+    {"services.*.gpus", NULL, "[{driver: nvidia, count: all}]", "[{device_ids: [\"0\"]}]",
+     "[{\"driver\":\"nvidia\",\"count\":-1},{\"device_ids\":[\"0\"]}]"},
+    {"services.*.deploy.resources.reservations.devices", NULL, "[{capabilities: [gpu]}]",
+     "[{capabilities: [gpu]}, {capabilities: [tpu], count: 2}]",
+     "[{\"capabilities\":[\"gpu\"],\"count\":-1},{\"capabilities\":[\"tpu\"],\"count\":2}]"},
     {"services.*.extends", NULL, "base", NULL, "{\"service\":\"base\"}"},
     {"services.*.extends", NULL, "{service: base, file: ./common.yaml}", NULL,
      "{\"service\":\"base\",\"file\":\"/b/common.yaml\"}"},
