@@ -616,6 +616,32 @@ static Node *form_gpus(Canon *c, Node *n)
     return n;
 }
 
+/* A file mode as Compose prints it, "0" and octal digits: a quoted value
+ * is octal, a plain one an integer as YAML 1.1 reads it (0440 and 0o440
+ * octal, 288 decimal). */
+static Node *form_file_mode(Canon *c, Node *v)
+{
+    if (!node_is_scalar(v))
+        return v;
+    const char *s = v->str;
+    int base = 10;
+    if (v->style == STYLE_QUOTED || (s[0] == '0' && s[1] && s[1] != 'o' && s[1] != 'x'))
+        base = 8;
+    else if (s[0] == '0' && s[1] == 'o') {
+        base = 8;
+        s += 2;
+    } else if (s[0] == '0' && s[1] == 'x')
+        base = 16;
+    char *end;
+    errno = 0;
+    long long m = strtoll(s, &end, base);
+    if (errno || *end || end == s || m < 0)
+        return v; /* the schema's business */
+    Node *out = node_scalarf(c->a, &v->loc, "0%llo", m);
+    out->style = STYLE_QUOTED;
+    return out;
+}
+
 /* Brings the value of `map.key` to the form of c->key. */
 static void apply_form(Canon *c, Node *map, const char *key)
 {
@@ -679,6 +705,9 @@ static void apply_form(Canon *c, Node *map, const char *key)
         break;
     case FORM_GPUS:
         out = form_gpus(c, v);
+        break;
+    case FORM_FILE_MODE:
+        out = form_file_mode(c, v);
         break;
     case FORM_FALSE_OUT: {
         bool b;

@@ -42,6 +42,7 @@ static const KeySpec table[] = {
     {"services.*.build.cache_from", FORM_AS_IS, MERGE_DEEP},
     {"services.*.build.cache_to", FORM_AS_IS, MERGE_DEEP},
     {"services.*.build.secrets", FORM_MOUNT, MERGE_SECRETS},
+    {"services.*.build.secrets.*.mode", FORM_FILE_MODE, MERGE_DEEP},
     {"services.*.build.ulimits", FORM_AS_IS, MERGE_DEEP},
     {"services.*.build.shm_size", FORM_BYTES, MERGE_DEEP},
     {"services.*.annotations", FORM_KV_MAP, MERGE_KV},
@@ -53,6 +54,7 @@ static const KeySpec table[] = {
     {"services.*.cgroup_parent", FORM_AS_IS, MERGE_DEEP},
     {"services.*.command", FORM_COMMAND, MERGE_REPLACE},
     {"services.*.configs", FORM_MOUNT, MERGE_CONFIGS},
+    {"services.*.configs.*.mode", FORM_FILE_MODE, MERGE_DEEP},
     {"services.*.container_name", FORM_AS_IS, MERGE_DEEP},
     {"services.*.cpu_count", FORM_AS_IS, MERGE_DEEP},
     {"services.*.cpu_percent", FORM_AS_IS, MERGE_DEEP},
@@ -140,6 +142,7 @@ static const KeySpec table[] = {
     {"services.*.runtime", FORM_AS_IS, MERGE_DEEP},
     {"services.*.scale", FORM_AS_IS, MERGE_DEEP},
     {"services.*.secrets", FORM_MOUNT, MERGE_SECRETS},
+    {"services.*.secrets.*.mode", FORM_FILE_MODE, MERGE_DEEP},
     {"services.*.security_opt", FORM_AS_IS, MERGE_SET},
     {"services.*.shm_size", FORM_BYTES, MERGE_DEEP},
     {"services.*.stdin_open", FORM_FALSE_OUT, MERGE_DEEP},
@@ -219,6 +222,7 @@ const char *key_form_to_string(KeyForm f)
         [FORM_EXTENDS] = "{service, file}",
         [FORM_GPUS] = "device requests (count -1: all)",
         [FORM_FALSE_OUT] = "flag (false left out)",
+        [FORM_FILE_MODE] = "octal file mode string",
     };
     return (unsigned)f < FORM_MAX ? t[f] : "?";
 }

@@ -36,6 +36,7 @@ typedef enum KeyForm {
     FORM_EXTENDS,    /* a service name -> {service}; file made absolute */
     FORM_GPUS,       /* "all" -> [{count: -1}]; a request without count or ids: count -1 (all) */
     FORM_FALSE_OUT,  /* a flag that is false unless set: printed only when true */
+    FORM_FILE_MODE,  /* 0440, "440" (octal) or 288 -> "0440" */
     FORM_MAX,
 } KeyForm;
 

@@ -4,7 +4,8 @@
 # merges compose.override.yaml onto compose.yaml with every key written the
 # other way) and tests/data/compose-config (every-key: most keys of a service
 # in both forms, merged; extends-include: extends, include, profiles from
-# .env, unused resources), both read as YAML and compared value by value.
+# .env, unused resources; reset-override: -f files in two folders, !reset,
+# !override; a fixture's `args` file holds its -f options), both read as YAML and compared value by value.
 # Lists compare in order. TAP output.
 #
 # Intentional differences (none of them in these fixtures; kept here so the
@@ -54,12 +55,15 @@ PY
 for dir in "$ROOT"/tests/data/compose/*/ "$ROOT"/tests/data/compose-config/*/; do
     dir=${dir%/}
     name=$(basename "$dir")
-    (cd "$dir" && env -i PATH=/usr/bin:/bin "$COMPOSE" config) >"$T/$name.compose.yaml" 2>"$T/$name.compose.err"
+    args=$(cat "$dir/args" 2>/dev/null) # the -f options of a fixture, if any
+    # shellcheck disable=SC2086
+    (cd "$dir" && env -i PATH=/usr/bin:/bin "$COMPOSE" $args config) >"$T/$name.compose.yaml" 2>"$T/$name.compose.err"
     if [ $? -ne 0 ]; then
         notok "$name: docker compose config loads it" "$(cat "$T/$name.compose.err")"
         continue
     fi
-    (cd "$dir" && env -i PATH=/usr/bin:/bin "$TEND" config --show-secrets) >"$T/$name.tend.yaml" 2>"$T/$name.tend.err"
+    # shellcheck disable=SC2086
+    (cd "$dir" && env -i PATH=/usr/bin:/bin "$TEND" $args config --show-secrets) >"$T/$name.tend.yaml" 2>"$T/$name.tend.err"
     if [ $? -ne 0 ]; then
         notok "$name: tend config loads it" "$(cat "$T/$name.tend.err")"
         continue

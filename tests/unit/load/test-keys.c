@@ -221,6 +221,16 @@ static const Case cases[] = {
      "[{\"command\":[\"kill\",\"-TERM\",\"1\"]}]"},
     {"services.*.secrets", NULL, "[s1, {source: s2, target: t}]", "[{source: s1, uid: \"1\"}]",
      "[{\"source\":\"s1\",\"uid\":\"1\",\"target\":\"/run/secrets/s1\"},{\"source\":\"s2\",\"target\":\"t\"}]"},
+    {"services.*.secrets.*.mode", "services.*.secrets", "[{source: a, mode: 0440}, {source: b, mode: \"440\"}]",
+     "[{source: c, mode: 288}, {source: d, mode: 0o644}]",
+     "[{\"source\":\"a\",\"mode\":\"0440\",\"target\":\"/run/secrets/a\"},"
+     "{\"source\":\"b\",\"mode\":\"0440\",\"target\":\"/run/secrets/b\"},"
+     "{\"source\":\"c\",\"mode\":\"0440\",\"target\":\"/run/secrets/c\"},"
+     "{\"source\":\"d\",\"mode\":\"0644\",\"target\":\"/run/secrets/d\"}]"},
+    {"services.*.configs.*.mode", "services.*.configs", "[{source: a, mode: 0444}]", NULL,
+     "[{\"source\":\"a\",\"mode\":\"0444\"}]"},
+    {"services.*.build.secrets.*.mode", "services.*.build.secrets", "[{source: a, mode: 256}]", NULL,
+     "[{\"source\":\"a\",\"mode\":\"0400\"}]"},
     {"services.*.configs", NULL, "[c1, {source: c2, target: /t}]", "[c1, c3]",
      "[{\"source\":\"c1\"},{\"source\":\"c2\",\"target\":\"/t\"},{\"source\":\"c3\"}]"},
     {"services.*.build.secrets", NULL, "[s1]", "[{source: s1, target: /run/secrets/s1}]",
