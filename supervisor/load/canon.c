@@ -709,6 +709,21 @@ static void apply_form(Canon *c, Node *map, const char *key)
     case FORM_FILE_MODE:
         out = form_file_mode(c, v);
         break;
+    case FORM_STRING:
+        if (node_is_scalar(v))
+            v->style = STYLE_QUOTED;
+        break;
+    case FORM_EXTERNAL: {
+        /* external: {name: N} (deprecated) is external: true with name N */
+        Node *ext = node_get(v, "external");
+        if (ext && ext->kind == NODE_MAP) {
+            Node *en = node_get(ext, "name");
+            if (node_is_scalar(en) && !node_get(v, "name"))
+                node_map_set(a, v, "name", en);
+            node_map_set(a, v, "external", node_bool(a, true, &ext->loc));
+        }
+        break;
+    }
     case FORM_FALSE_OUT: {
         bool b;
         if (c->finishing && node_as_bool(v, &b) == 0 && !b)
@@ -732,6 +747,11 @@ static void walk_form(Canon *c, Node *n, const char *path)
         return;
     size_t len = strcspn(path, ".");
     const char *rest = path[len] ? path + len + 1 : "";
+    if (len == 1 && path[0] == '*' && !*rest) {
+        for (size_t i = 0; n->kind == NODE_MAP && i < n->len; i++)
+            apply_form(c, n, n->keys[i]->str);
+        return;
+    }
     if (len == 1 && path[0] == '*') {
         if (n->kind == NODE_MAP || n->kind == NODE_SEQ)
             for (size_t i = 0; i < n->len; i++)

@@ -37,6 +37,8 @@ typedef enum KeyForm {
     FORM_GPUS,       /* "all" -> [{count: -1}]; a request without count or ids: count -1 (all) */
     FORM_FALSE_OUT,  /* a flag that is false unless set: printed only when true */
     FORM_FILE_MODE,  /* 0440, "440" (octal) or 288 -> "0440" */
+    FORM_STRING,     /* true, 1 -> "true", "1" */
+    FORM_EXTERNAL,   /* a resource's external: {name: N} -> external: true, name: N */
     FORM_MAX,
 } KeyForm;
 

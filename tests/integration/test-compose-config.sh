@@ -5,7 +5,8 @@
 # other way) and tests/data/compose-config (every-key: most keys of a service
 # in both forms, merged; extends-include: extends, include, profiles from
 # .env, unused resources; reset-override: -f files in two folders, !reset,
-# !override; a fixture's `args` file holds its -f options), both read as YAML and compared value by value.
+# !override; top-level: external resources, driver options; a fixture's
+# `args` file holds its -f options), both read as YAML and compared value by value.
 # Lists compare in order. TAP output.
 #
 # Intentional differences (none of them in these fixtures; kept here so the
@@ -19,6 +20,8 @@
 #   extra_hosts): Compose compares the earlier files' normal form with the
 #   override as written and keeps both; tend compares normal forms and
 #   keeps one.
+# - build.ssh "id=path": Compose v5.6.0 prints it as "id: path" (and its
+#   JSON as invalid JSON); tend keeps "id=path", which reads back.
 # - x-tend keys are tend's; Compose prints them as written, and tend prints
 #   them after its own normal form (seed files made absolute).
 # Usage: test-compose-config.sh TEND_BINARY

@@ -136,6 +136,10 @@ static const Family families[] = {
     {FORM_AS_IS, MERGE_SET, {"[a, b]", "[a, b]"}, {"[b, c]", "[b, c]"}, "[\"a\",\"b\",\"c\"]", "[\"a\",\"b\"]"},
     {FORM_DURATION, MERGE_DEEP, {"90s", "1m30s"}, {"5s", "0m5s"}, "\"5s\"", "\"1m30s\""},
     {FORM_BYTES, MERGE_DEEP, {"1g", "1024m"}, {"512m", "0.5g"}, "\"536870912\"", "\"1073741824\""},
+    {FORM_STRING, MERGE_DEEP, {"true", "\"true\""}, {"1", "\"1\""}, "\"1\"", "\"true\""},
+    {FORM_EXTERNAL, MERGE_DEEP, {"{external: {name: real}}", "{external: true, name: real}"},
+     {"{labels: [a=b]}", "{labels: {a: b}}"}, "{\"external\":true,\"name\":\"real\",\"labels\":{\"a\":\"b\"}}",
+     "{\"external\":true,\"name\":\"real\"}"},
     {FORM_PATH, MERGE_DEEP, {"./f", "/b/f"}, {"./g", "/o/g"}, "\"/o/g\"", "\"/b/f\""},
 };
 
