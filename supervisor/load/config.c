@@ -597,6 +597,7 @@ static int load(const ConfigOptions *o, const char *mem_name, const char *mem_da
         return -EINVAL;
     }
     merge_strip_tags(merged);
+    merge_unique(p->arena, merged);
     canon_merged(p->arena, merged, p->workdir);
     p->tree = merged;
 

@@ -64,6 +64,8 @@ typedef struct KeySpec {
     const char *path; /* dot-separated, "*" matches one component */
     KeyForm form;
     KeyMerge merge;
+    bool unique; /* a list that keeps one item per key of its merge rule even
+                  * within one file (Compose's EnforceUnicity) */
 } KeySpec;
 
 /* The whole table, in the order canon applies the forms (a parent's form

@@ -364,6 +364,32 @@ static Node *merge_node(Merger *m, Node *base, Node *over)
     }
 }
 
+/* Replaces each list marked unique in the key table by one item per key
+ * (the last item of a key, at the place of the first), walking the tree
+ * with its path. */
+static void unique_walk(Merger *m, Node *n)
+{
+    if (!n || (n->kind != NODE_MAP && n->kind != NODE_SEQ))
+        return;
+    for (size_t i = 0; i < n->len; i++) {
+        Node *v = n->vals[i];
+        path_push(m, n->kind == NODE_MAP ? n->keys[i]->str : "");
+        if (v->kind == NODE_SEQ && m->depth <= MERGE_MAX_DEPTH) {
+            const KeySpec *k = keys_lookup(m->path, m->depth);
+            if (k && k->unique)
+                n->vals[i] = v = merge_seq(m, k->merge, v, node_new(m->a, NODE_SEQ, &v->loc));
+        }
+        unique_walk(m, v);
+        path_pop(m);
+    }
+}
+
+void merge_unique(Arena *a, Node *root)
+{
+    Merger m = {.a = a};
+    unique_walk(&m, root);
+}
+
 Node *merge_project(Arena *a, Node *base, Node *over)
 {
     Merger m = {.a = a};

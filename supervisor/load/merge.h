@@ -24,3 +24,8 @@ Node *merge_service(Arena *a, Node *base, Node *over);
 /* Removes what is left of !reset after merging (a !reset in the first file
  * resets to the default, i.e. removes the key) and clears !override tags. */
 void merge_strip_tags(Node *root);
+
+/* Keeps one item per key in the lists the key table marks unique (ports,
+ * volumes, environment, dns, ...), as Compose does within one file too:
+ * the last item of a key wins, at the place of the first. */
+void merge_unique(Arena *a, Node *root);

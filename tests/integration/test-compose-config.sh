@@ -5,8 +5,9 @@
 # other way) and tests/data/compose-config (every-key: most keys of a service
 # in both forms, merged; extends-include: extends, include, profiles from
 # .env, unused resources; reset-override: -f files in two folders, !reset,
-# !override; top-level: external resources, driver options; a fixture's
-# `args` file holds its -f options), both read as YAML and compared value by value.
+# !override; top-level: external resources, driver options; duplicates:
+# repeats within one file; a fixture's `args` file holds its -f options),
+# both read as YAML and compared value by value.
 # Lists compare in order. TAP output.
 #
 # Intentional differences (none of them in these fixtures; kept here so the

@@ -61,6 +61,8 @@ static char *json_at(const Node *root, const char *path)
 /* Loads `base` (folder /b) and, unless NULL, `over` (folder /o), each
  * brought to its normal form, merges them, finishes the tree as tend
  * config prints it, and returns the value at `at` as JSON. */
+static bool with_unique; /* run merge_unique on the merged tree */
+
 static char *run(const char *at, const char *base, const char *over)
 {
     Arena *a = arena_new();
@@ -79,6 +81,8 @@ static char *run(const char *at, const char *base, const char *over)
         r = r ? merge_project(a, r, f) : f;
     }
     merge_strip_tags(r);
+    if (with_unique)
+        merge_unique(a, r);
     canon_finish(a, r);
     out = json_at(r, at);
 done:
@@ -289,6 +293,57 @@ TEST(every_key_of_its_own_form_or_rule)
 {
     for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
         check_case(&cases[i]);
+}
+
+/* Lists that keep one item per key within one file too (Compose's
+ * EnforceUnicity): the last item of a key wins, at the place of the first. */
+static const Case unique_cases[] = {
+    {"services.*.ports", NULL, "[\"8080:80\", \"9090:90\", \"8080:80/tcp\"]", NULL,
+     "[{\"mode\":\"ingress\",\"target\":80,\"published\":\"8080\",\"protocol\":\"tcp\"},"
+     "{\"mode\":\"ingress\",\"target\":90,\"published\":\"9090\",\"protocol\":\"tcp\"}]"},
+    {"services.*.volumes", NULL, "[\"./a:/data\", \"./b:/data/\"]", NULL,
+     "[{\"type\":\"bind\",\"source\":\"/b/b\",\"target\":\"/data\",\"bind\":{}}]"},
+    {"services.*.env_file", NULL, "[a.env, a.env]", NULL, "(absent)"},
+    {"services.*.secrets", NULL, "[s, {source: s, target: /run/secrets/s, uid: \"1\"}]", NULL,
+     "[{\"source\":\"s\",\"target\":\"/run/secrets/s\",\"uid\":\"1\"}]"},
+    {"services.*.configs", NULL, "[{source: a, target: /c}, {source: b, target: /c}]", NULL,
+     "[{\"source\":\"b\",\"target\":\"/c\"}]"},
+    {"services.*.devices", NULL, "[\"/dev/a:/dev/x\", \"/dev/b:/dev/x\"]", NULL,
+     "[{\"source\":\"/dev/b\",\"target\":\"/dev/x\",\"permissions\":\"rwm\"}]"},
+    {"services.*.networks.*.aliases", "services.*.networks", "{n: {aliases: [a, b, a]}}", NULL,
+     "{\"n\":{\"aliases\":[\"a\",\"b\"]}}"},
+    {"services.*.networks.*.link_local_ips", "services.*.networks", "{n: {link_local_ips: [a, a]}}", NULL,
+     "{\"n\":{\"link_local_ips\":[\"a\"]}}"},
+};
+
+/* The K=V keys are mappings by then (a repeated K keeps its last value at
+ * the first place); the other unique lists hold strings: one of each. */
+TEST(every_unique_list_keeps_one_item_per_key_within_a_file)
+{
+    with_unique = true;
+    for (size_t i = 0; i < ARRAY_SIZE(unique_cases); i++)
+        check_case(&unique_cases[i]);
+    size_t nk;
+    const KeySpec *keys = keys_table(&nk);
+    for (size_t k = 0; k < nk; k++) {
+        if (!keys[k].unique)
+            continue;
+        bool done = false;
+        for (size_t i = 0; i < ARRAY_SIZE(unique_cases); i++)
+            done = done || streq(unique_cases[i].covers, keys[k].path);
+        if (done)
+            continue;
+        Case c = {keys[k].path, NULL, NULL, NULL, NULL};
+        if (keys[k].form == FORM_KV_MAP || keys[k].form == FORM_KV_PATHS) {
+            c.base = "[A=/1, B=/2, A=/3]";
+            c.want = "{\"A\":\"/3\",\"B\":\"/2\"}";
+        } else {
+            c.base = "[a, b, a]";
+            c.want = "[\"a\",\"b\"]";
+        }
+        check_case(&c);
+    }
+    with_unique = false;
 }
 
 /* Runs last (tests run in file order): every entry of the table with a
