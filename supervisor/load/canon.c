@@ -1,11 +1,15 @@
-/* canon: rewrites one checked services file into Compose's long syntax so
+/* canon: rewrites one checked services file into Compose's normal form so
  * that merging compares like with like (a port written "8080:80" in one file
- * and as a mapping in another is the same port). It runs per file, after
- * interpolation and the schema check, and resolves relative paths against
- * the file's base folder so that included and extended files keep their own
- * meaning. It leaves command and entrypoint strings alone: the model needs to
- * know that a host command was a shell string (canon_finish splits them for
- * output later). */
+ * and as a mapping in another is the same port; a K=V list and a mapping are
+ * the same labels). Which key takes which form is the key table's (keys.c);
+ * this file holds the forms. It runs per file, after interpolation and the
+ * schema check, and resolves relative paths against the file's base folder
+ * so that included and extended files keep their own meaning. Defaults that
+ * an override must not restate (a build's context, depends_on conditions)
+ * come after the merge (canon_merged), and what only the printed form needs
+ * (argv lists, flags left out when false) after the model has read the tree
+ * (canon_finish): the model needs to know that a host command was a shell
+ * string. */
 #include "load/canon.h"
 
 #include "load/keys.h"

@@ -159,7 +159,6 @@ static const KeySpec table[] = {
     K("services.*.models", FORM_NAME_MAP, MERGE_DEEP),
     K("services.*.network_mode", FORM_AS_IS, MERGE_DEEP),
     K("services.*.networks", FORM_NAME_MAP, MERGE_DEEP),
-    K("services.*.networks.*", FORM_AS_IS, MERGE_NET_ENTRY),
     U("services.*.networks.*.aliases", FORM_AS_IS, MERGE_SET),
     U("services.*.networks.*.link_local_ips", FORM_AS_IS, MERGE_SET),
     K("services.*.oom_kill_disable", FORM_FALSE_OUT, MERGE_DEEP),
@@ -286,7 +285,6 @@ const char *key_merge_to_string(KeyMerge m)
         [MERGE_DEVICES] = "merge-by-target",
         [MERGE_LOGGING] = "merge-if-same-driver",
         [MERGE_IPAM] = "merge-by-subnet",
-        [MERGE_NET_ENTRY] = "deep, null keeps",
     };
     return (unsigned)m < MERGE_MAX ? t[m] : "?";
 }

@@ -56,7 +56,6 @@ typedef enum KeyMerge {
     MERGE_DEVICES,   /* by the container path */
     MERGE_LOGGING,   /* merged only when the drivers agree, else replaced */
     MERGE_IPAM,      /* ipam.config entries by subnet, merged deep */
-    MERGE_NET_ENTRY, /* a service's network: a null override keeps the base */
     MERGE_MAX,
 } KeyMerge;
 

@@ -262,8 +262,8 @@ static const Case cases[] = {
      "{\"driver\":\"json-file\",\"options\":{\"max-size\":\"1m\",\"max-file\":\"3\"}}"},
     {"services.*.logging", NULL, "{driver: json-file, options: {max-size: 1m}}",
      "{driver: syslog, options: {tag: x}}", "{\"driver\":\"syslog\",\"options\":{\"tag\":\"x\"}}"},
-    {"services.*.networks.*", "services.*.networks", "{front: {aliases: [a]}}", "[front]",
-     "{\"front\":{\"aliases\":[\"a\"]}}"},
+    /* a null override keeps the base (here, the aliases of a network) */
+    {"services.*.networks", NULL, "{front: {aliases: [a]}}", "[front]", "{\"front\":{\"aliases\":[\"a\"]}}"},
     {"services.*.networks.*.aliases", "services.*.networks", "{front: {aliases: [a, b]}}",
      "{front: {aliases: [b, c]}}", "{\"front\":{\"aliases\":[\"a\",\"b\",\"c\"]}}"},
     {"services.*.networks.*.link_local_ips", "services.*.networks",
