@@ -777,19 +777,22 @@ static void walk_form(Canon *c, Node *n, const char *path)
 
 /* Applies every form of the table whose path starts with `prefix` to the
  * node that prefix names. */
-static size_t apply_table(Canon *c, Node *n, const char *prefix)
+/* Applies to one service the forms of the table's entries under its keys
+ * (those of `finishing` forms or the others). */
+static void apply_service(Canon *c, Node *svc)
 {
-    size_t nk;
-    const KeySpec *keys = keys_table(&nk);
-    size_t pl = strlen(prefix);
-    for (size_t i = 0; i < nk; i++) {
-        if (keys[i].form == FORM_AS_IS || keys[i].form == FORM_FALSE_OUT ||
-            strncmp(keys[i].path, prefix, pl) != 0)
-            continue;
-        c->key = &keys[i];
-        walk_form(c, n, keys[i].path + pl);
+    const size_t pl = strlen("services.*.");
+    for (size_t i = 0; i < svc->len; i++) {
+        size_t n;
+        const KeySpec *const *keys = keys_for_service_key(svc->keys[i]->str, &n);
+        for (size_t k = 0; k < n; k++) {
+            bool late = keys[k]->form == FORM_FALSE_OUT;
+            if (keys[k]->form == FORM_AS_IS || late != c->finishing)
+                continue;
+            c->key = keys[k];
+            walk_form(c, svc, keys[k]->path + pl);
+        }
     }
-    return c->errors;
 }
 
 static void abs_list(Arena *a, Node *n, const char *base_dir)
@@ -837,7 +840,8 @@ size_t canon_service(Arena *a, Node *svc, const char *name, const char *base_dir
     if (!svc || svc->kind != NODE_MAP)
         return 0;
     Canon c = {.a = a, .base_dir = base_dir, .d = d, .svc = name};
-    size_t errors = apply_table(&c, svc, "services.*.");
+    apply_service(&c, svc);
+    size_t errors = c.errors;
     Node *cpus = node_get(svc, "cpus");
     if (node_is_scalar(cpus) && cpus->style == STYLE_QUOTED && strtod(cpus->str, NULL) > 0)
         cpus->style = STYLE_PLAIN; /* "0.5" and 0.5 are the same limit */
@@ -979,6 +983,11 @@ static void split_command(Arena *a, Node *map, const char *key)
     strvec_free(&argv);
 }
 
+static int cmp_str(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
 /* Adds the scalar map[key] (or every key of a mapping) to `used`. */
 static void note_used(StrVec *used, const Node *n, const char *field)
 {
@@ -1023,10 +1032,12 @@ void canon_drop_unused(Node *root)
     }
     for (size_t t = 0; t < ARRAY_SIZE(tops); t++) {
         Node *m = node_get(root, tops[t]);
+        if (used[t].n > 1) /* sorted for bsearch: hundreds of services */
+            qsort(used[t].v, used[t].n, sizeof(char *), cmp_str);
         if (m && m->kind == NODE_MAP) {
             size_t w = 0;
             for (size_t i = 0; i < m->len; i++)
-                if (strvec_contains(&used[t], m->keys[i]->str)) {
+                if (used[t].n && bsearch(&m->keys[i]->str, used[t].v, used[t].n, sizeof(char *), cmp_str)) {
                     m->keys[w] = m->keys[i];
                     m->vals[w++] = m->vals[i];
                 }
@@ -1046,7 +1057,7 @@ void canon_finish(Arena *a, Node *root)
     const KeySpec *keys = keys_table(&nk);
     Canon c = {.a = a, .finishing = true};
     for (size_t i = 0; i < nk; i++)
-        if (keys[i].form == FORM_FALSE_OUT) {
+        if (keys[i].form == FORM_FALSE_OUT && !str_startswith(keys[i].path, "services.")) {
             c.key = &keys[i];
             walk_form(&c, root, keys[i].path);
         }
@@ -1055,6 +1066,9 @@ void canon_finish(Arena *a, Node *root)
         return;
     for (size_t i = 0; i < services->len; i++) {
         Node *svc = services->vals[i];
+        if (svc->kind != NODE_MAP)
+            continue;
+        apply_service(&c, svc); /* flags left out when false */
         /* extra_hosts print sorted; env_file was read into environment */
         Node *ehs[] = {node_get(svc, "extra_hosts"), node_get(node_get(svc, "build"), "extra_hosts")};
         for (size_t k = 0; k < ARRAY_SIZE(ehs); k++)

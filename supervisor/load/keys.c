@@ -5,6 +5,10 @@
  * reference of the format; the README's merge table is written from it. */
 #include "load/keys.h"
 
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* K: a key; U: a list that keeps one item per key within a file too. */
@@ -230,12 +234,134 @@ bool keys_match(const char *pattern, const char *const *comps, size_t depth)
     return *p == '\0';
 }
 
+/* ---- indexes, made once ----
+ *
+ * Loading looks keys up for every node of every service, so a scan of the
+ * whole table each time would cost more than the rest of the load: the
+ * entries are indexed by (depth, last component), a table-wide "*" as the
+ * last component in a bucket of its own, and the entries under
+ * services.*.KEY by KEY. Both keep the table's order within a bucket. */
+
+#define MAX_COMP 64
+
+typedef struct Slot {
+    unsigned depth;
+    char last[MAX_COMP]; /* "*" for a wildcard */
+    unsigned idx;        /* in table */
+} Slot;
+
+typedef struct SvcSlot {
+    char key[MAX_COMP];
+    unsigned idx;
+} SvcSlot;
+
+static Slot slots[ARRAY_SIZE(table)];
+static SvcSlot svc_slots[ARRAY_SIZE(table)];
+static size_t n_svc_slots;
+static const KeySpec *svc_entries[ARRAY_SIZE(table)]; /* svc_slots' entries, in order */
+static pthread_once_t index_once = PTHREAD_ONCE_INIT;
+
+static int cmp_slot(const void *x, const void *y)
+{
+    const Slot *a = x, *b = y;
+    if (a->depth != b->depth)
+        return a->depth < b->depth ? -1 : 1;
+    int c = strcmp(a->last, b->last);
+    if (c)
+        return c;
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+static int cmp_svc_slot(const void *x, const void *y)
+{
+    const SvcSlot *a = x, *b = y;
+    int c = strcmp(a->key, b->key);
+    if (c)
+        return c;
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+static void index_build(void)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(table); i++) {
+        const char *p = table[i].path;
+        const char *last = strrchr(p, '.');
+        last = last ? last + 1 : p;
+        unsigned depth = 1;
+        for (const char *q = p; *q; q++)
+            depth += *q == '.';
+        slots[i] = (Slot){.depth = depth, .idx = (unsigned)i};
+        snprintf(slots[i].last, sizeof(slots[i].last), "%s", last);
+        static const char svc_prefix[] = "services.*.";
+        size_t pl = sizeof(svc_prefix) - 1;
+        if (strlen(p) > pl && memcmp(p, svc_prefix, pl) == 0) {
+            const char *k = &p[pl];
+            SvcSlot *s = &svc_slots[n_svc_slots++];
+            snprintf(s->key, sizeof(s->key), "%.*s", (int)strcspn(k, "."), k);
+            s->idx = (unsigned)i;
+        }
+    }
+    qsort(slots, ARRAY_SIZE(slots), sizeof(Slot), cmp_slot);
+    qsort(svc_slots, n_svc_slots, sizeof(SvcSlot), cmp_svc_slot);
+    for (size_t i = 0; i < n_svc_slots; i++)
+        svc_entries[i] = &table[svc_slots[i].idx];
+}
+
+/* The first slot of (depth, last), or ARRAY_SIZE(slots). */
+static size_t slot_find(unsigned depth, const char *last)
+{
+    size_t lo = 0, hi = ARRAY_SIZE(slots);
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const Slot *s = &slots[mid];
+        int c = s->depth != depth ? (s->depth < depth ? -1 : 1) : strcmp(s->last, last);
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The first entry of bucket (depth, last) that matches, as a table index
+ * (or SIZE_MAX). */
+static size_t bucket_match(unsigned depth, const char *last, const char *const *comps)
+{
+    for (size_t i = slot_find(depth, last);
+         i < ARRAY_SIZE(slots) && slots[i].depth == depth && streq(slots[i].last, last); i++)
+        if (keys_match(table[slots[i].idx].path, comps, depth))
+            return slots[i].idx;
+    return SIZE_MAX;
+}
+
 const KeySpec *keys_lookup(const char *const *comps, size_t depth)
 {
-    for (size_t i = 0; i < ARRAY_SIZE(table); i++)
-        if (keys_match(table[i].path, comps, depth))
-            return &table[i];
-    return NULL;
+    if (depth == 0 || depth > 32)
+        return NULL;
+    pthread_once(&index_once, index_build);
+    const char *last = comps[depth - 1] ? comps[depth - 1] : "";
+    size_t a = bucket_match((unsigned)depth, last, comps);
+    size_t b = bucket_match((unsigned)depth, "*", comps);
+    size_t i = a < b ? a : b; /* the table's first match, as a scan would find */
+    return i == SIZE_MAX ? NULL : &table[i];
+}
+
+const KeySpec *const *keys_for_service_key(const char *key, size_t *ret_n)
+{
+    pthread_once(&index_once, index_build);
+    size_t lo = 0, hi = n_svc_slots;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (strcmp(svc_slots[mid].key, key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t n = 0;
+    while (lo + n < n_svc_slots && streq(svc_slots[lo + n].key, key))
+        n++;
+    *ret_n = n;
+    return &svc_entries[lo];
 }
 
 const char *key_form_to_string(KeyForm f)

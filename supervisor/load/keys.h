@@ -74,8 +74,13 @@ const KeySpec *keys_table(size_t *ret_n);
 /* Whether `pattern` names the path made of comps[0..depth). */
 bool keys_match(const char *pattern, const char *const *comps, size_t depth);
 
-/* The entry for a path, or NULL (defaults apply). */
+/* The entry for a path, or NULL (defaults apply): the table's first entry
+ * that matches. */
 const KeySpec *keys_lookup(const char *const *comps, size_t depth);
+
+/* The entries under services.*.KEY (KEY itself and its children), in the
+ * table's order; *ret_n of them. */
+const KeySpec *const *keys_for_service_key(const char *key, size_t *ret_n);
 
 const char *key_form_to_string(KeyForm f);
 const char *key_merge_to_string(KeyMerge m);

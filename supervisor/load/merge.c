@@ -364,30 +364,52 @@ static Node *merge_node(Merger *m, Node *base, Node *over)
     }
 }
 
-/* Replaces each list marked unique in the key table by one item per key
- * (the last item of a key, at the place of the first), walking the tree
- * with its path. */
-static void unique_walk(Merger *m, Node *n)
+/* Replaces each list at `path` below n (a "*" walks every entry of a
+ * mapping or list) by one item per key of `k`'s merge rule. */
+static void unique_at(Merger *m, const KeySpec *k, Node *n, const char *path)
 {
-    if (!n || (n->kind != NODE_MAP && n->kind != NODE_SEQ))
+    if (!n || !*path)
         return;
-    for (size_t i = 0; i < n->len; i++) {
+    size_t len = strcspn(path, ".");
+    const char *rest = path[len] ? path + len + 1 : "";
+    if (len == 1 && path[0] == '*') {
+        if (n->kind == NODE_MAP || n->kind == NODE_SEQ)
+            for (size_t i = 0; i < n->len; i++)
+                unique_at(m, k, n->vals[i], rest);
+        return;
+    }
+    for (size_t i = 0; n->kind == NODE_MAP && i < n->len; i++) {
+        if (strlen(n->keys[i]->str) != len || strncmp(n->keys[i]->str, path, len) != 0)
+            continue;
         Node *v = n->vals[i];
-        path_push(m, n->kind == NODE_MAP ? n->keys[i]->str : "");
-        if (v->kind == NODE_SEQ && m->depth <= MERGE_MAX_DEPTH) {
-            const KeySpec *k = keys_lookup(m->path, m->depth);
-            if (k && k->unique)
-                n->vals[i] = v = merge_seq(m, k->merge, v, node_new(m->a, NODE_SEQ, &v->loc));
-        }
-        unique_walk(m, v);
-        path_pop(m);
+        if (*rest)
+            unique_at(m, k, v, rest);
+        else if (v->kind == NODE_SEQ)
+            n->vals[i] = merge_seq(m, k->merge, v, node_new(m->a, NODE_SEQ, &v->loc));
+        return;
     }
 }
 
 void merge_unique(Arena *a, Node *root)
 {
     Merger m = {.a = a};
-    unique_walk(&m, root);
+    size_t nk;
+    const KeySpec *keys = keys_table(&nk);
+    for (size_t i = 0; i < nk; i++)
+        if (keys[i].unique && !str_startswith(keys[i].path, "services."))
+            unique_at(&m, &keys[i], root, keys[i].path);
+    Node *services = node_get(root, "services");
+    const size_t pl = strlen("services.*.");
+    for (size_t s = 0; services && services->kind == NODE_MAP && s < services->len; s++) {
+        Node *svc = services->vals[s];
+        for (size_t i = 0; svc->kind == NODE_MAP && i < svc->len; i++) {
+            size_t n;
+            const KeySpec *const *ks = keys_for_service_key(svc->keys[i]->str, &n);
+            for (size_t k = 0; k < n; k++)
+                if (ks[k]->unique)
+                    unique_at(&m, ks[k], svc, ks[k]->path + pl);
+        }
+    }
 }
 
 Node *merge_project(Arena *a, Node *base, Node *over)
