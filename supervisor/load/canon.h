@@ -35,7 +35,8 @@ void canon_finish(Arena *a, Node *root);
 
 /* Drops the top-level networks, volumes, secrets, configs and models that
  * no service uses, as `docker compose config` prints the project. For the
- * printed tree only: run after the model has read them. */
+ * printed tree only (tend config): the model, secret masking and kube read
+ * them all. */
 void canon_drop_unused(Node *root);
 
 /* Splits a command line the way Compose does (POSIX shell words: quotes and

@@ -647,7 +647,6 @@ static int load(const ConfigOptions *o, const char *mem_name, const char *mem_da
         return -EINVAL;
     }
     canon_finish(p->arena, p->tree);
-    canon_drop_unused(p->tree);
 
     /* Ignored keys, once each. */
     StrVec ig = {0};
