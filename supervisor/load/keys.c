@@ -2,7 +2,9 @@
  * (see keys.h). canon walks it to bring each file to one form; merge looks
  * a path up in it to pick the rule. Every key a service may have is listed,
  * the plain ones too (as-is, default merge), so that the table reads as the
- * reference of the format; the README's merge table is written from it. */
+ * reference of the format (the README's merge table sums it up). Kept in
+ * step with compose-go v2's transform, override (merge.go, uncity.go) and
+ * types packages, the code docker compose v5 runs. */
 #include "load/keys.h"
 
 #include <pthread.h>
