@@ -4,6 +4,7 @@
  * 1 runtime failure, 2 usage or services-file error. */
 #include "cli/cli.h"
 #include "run/secrets.h"
+#include "load/canon.h"
 #include "load/config.h"
 #include "run/host.h"
 #include "run/shim.h"
@@ -124,6 +125,9 @@ static int cmd_config(ConfigOptions *o, int argc, char **argv)
         project_mask_tree(p, &sec);
         secrets_free(&sec);
     }
+    /* as docker compose config prints it; after masking, which reads the
+     * values of every secret */
+    canon_drop_unused(p->tree);
     StrBuf out;
     strbuf_init(&out, 0);
     switch (list) {

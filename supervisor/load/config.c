@@ -597,6 +597,8 @@ static int load(const ConfigOptions *o, const char *mem_name, const char *mem_da
         return -EINVAL;
     }
     merge_strip_tags(merged);
+    merge_unique(p->arena, merged);
+    canon_merged(p->arena, merged, p->workdir);
     p->tree = merged;
 
     /* Project name: -p, COMPOSE_PROJECT_NAME, name:, then the folder. */

@@ -1,85 +1,18 @@
 /* merge: folds one canonical services file onto another with Compose's
- * override rules. The walk is generic (mappings merge per key, sequences
- * append, scalars replace) and a small table keyed by the path of a value
- * picks the exceptions, the same shape as compose-go's override package:
- * lists that hold unique resources merge by a key, set-like lists drop
- * repeats, shell commands are replaced. Inputs are never modified: merged
- * containers are new nodes and the leaves are shared, so every value keeps
- * the location of the file where it was written. */
+ * override rules. The walk is generic (mappings merge per key, lists
+ * append without exact repeats, scalars replace, a null override keeps the
+ * base) and the key table (keys.c) picks the exceptions by the path of a
+ * value, the same shape as compose-go's override package: lists that hold
+ * unique resources merge by a key, set-like lists drop repeats, shell
+ * commands are replaced. Inputs are never modified: merged containers are
+ * new nodes and the leaves are shared, so every value keeps the location
+ * of the file where it was written. */
 #include "load/merge.h"
+
+#include "load/keys.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-typedef enum MergeRule {
-    RULE_DEEP,       /* the default: maps per key, seqs append, scalars replace */
-    RULE_REPLACE,    /* the override's value wins as a whole */
-    RULE_PORTS,      /* keyed by (host_ip, published, target, protocol) */
-    RULE_VOLUMES,    /* keyed by target */
-    RULE_ENV_FILE,   /* keyed by path */
-    RULE_SECRETS,    /* keyed by target, else /run/secrets/<source> */
-    RULE_CONFIGS,    /* keyed by target, else /<source> */
-    RULE_DEVICES,    /* keyed by the container path */
-    RULE_SET,        /* strings: append, then drop repeats (first one kept) */
-    RULE_KV,         /* a mapping merged per key; "K=V" lists by K */
-    RULE_LOGGING,    /* merged only when the drivers agree */
-    RULE_IPAM,       /* ipam.config entries keyed by subnet, merged deep */
-    RULE_NET_ENTRY,  /* a service's network: a null override keeps the base */
-} MergeRule;
-
-typedef struct RuleEntry {
-    const char *pattern; /* dot-separated path, "*" matches one component */
-    MergeRule rule;
-} RuleEntry;
-
-/* x-tend.seed is replaced rather than appended: seed steps run in order, and
- * appending an override's steps would run the shared ones twice. Other x-*
- * values follow the default rules (maps merge, sequences append). */
-static const RuleEntry rules[] = {
-    {"services.*.command", RULE_REPLACE},
-    {"services.*.entrypoint", RULE_REPLACE},
-    {"services.*.healthcheck.test", RULE_REPLACE},
-    {"services.*.ulimits.*", RULE_REPLACE},
-    {"services.*.x-tend.seed", RULE_REPLACE},
-    {"services.*.ports", RULE_PORTS},
-    {"services.*.volumes", RULE_VOLUMES},
-    {"services.*.env_file", RULE_ENV_FILE},
-    {"services.*.label_file", RULE_SET},
-    {"services.*.secrets", RULE_SECRETS},
-    {"services.*.configs", RULE_CONFIGS},
-    {"services.*.devices", RULE_DEVICES},
-    {"services.*.expose", RULE_SET},
-    {"services.*.dns", RULE_SET},
-    {"services.*.dns_search", RULE_SET},
-    {"services.*.dns_opt", RULE_SET},
-    {"services.*.tmpfs", RULE_SET},
-    {"services.*.cap_add", RULE_SET},
-    {"services.*.cap_drop", RULE_SET},
-    {"services.*.profiles", RULE_SET},
-    {"services.*.security_opt", RULE_SET},
-    {"services.*.links", RULE_SET},
-    {"services.*.external_links", RULE_SET},
-    {"services.*.group_add", RULE_SET},
-    {"services.*.build.tags", RULE_SET},
-    {"services.*.build.platforms", RULE_SET},
-    {"services.*.networks.*.aliases", RULE_SET},
-    {"services.*.networks.*.link_local_ips", RULE_SET},
-    {"services.*.networks.*", RULE_NET_ENTRY},
-    {"services.*.environment", RULE_KV},
-    {"services.*.labels", RULE_KV},
-    {"services.*.annotations", RULE_KV},
-    {"services.*.sysctls", RULE_KV},
-    {"services.*.extra_hosts", RULE_KV},
-    {"services.*.build.args", RULE_KV},
-    {"services.*.build.labels", RULE_KV},
-    {"services.*.build.extra_hosts", RULE_KV},
-    {"services.*.build.additional_contexts", RULE_KV},
-    {"services.*.deploy.labels", RULE_KV},
-    {"services.*.logging", RULE_LOGGING},
-    {"networks.*.labels", RULE_KV},
-    {"networks.*.ipam.config", RULE_IPAM},
-    {"volumes.*.labels", RULE_KV},
-};
 
 #define MERGE_MAX_DEPTH 32
 
@@ -104,31 +37,13 @@ static void path_pop(Merger *m)
     m->depth--;
 }
 
-static bool pattern_matches(const char *pattern, const Merger *m)
+/* The rule of the current path, from the key table (keys.c). */
+static KeyMerge rule_for(const Merger *m)
 {
     if (m->depth > MERGE_MAX_DEPTH)
-        return false;
-    const char *p = pattern;
-    for (size_t i = 0; i < m->depth; i++) {
-        if (!*p)
-            return false;
-        size_t n = strcspn(p, ".");
-        const char *comp = m->path[i] ? m->path[i] : "";
-        if (!(n == 1 && p[0] == '*') && (strlen(comp) != n || strncmp(p, comp, n) != 0))
-            return false;
-        p += n;
-        if (*p == '.')
-            p++;
-    }
-    return *p == '\0';
-}
-
-static MergeRule rule_for(const Merger *m)
-{
-    for (size_t i = 0; i < ARRAY_SIZE(rules); i++)
-        if (pattern_matches(rules[i].pattern, m))
-            return rules[i].rule;
-    return RULE_DEEP;
+        return MERGE_DEEP;
+    const KeySpec *k = keys_lookup(m->path, m->depth);
+    return k ? k->merge : MERGE_DEEP;
 }
 
 static bool has_tag(const Node *n, const char *tag)
@@ -319,13 +234,46 @@ static Node *merge_keyed(Merger *m, Node *base, Node *over, KeyFn keyfn, bool la
     return out;
 }
 
-static Node *append_seq(Merger *m, Node *base, Node *over)
+/* Two values written the same: same kind, same text (a plain 80 and a
+ * quoted "80" are not the same value), same entries in the same order. */
+static bool same_value(const Node *x, const Node *y)
+{
+    if (x->kind != y->kind || x->len != y->len)
+        return false;
+    switch (x->kind) {
+    case NODE_NULL:
+        return true;
+    case NODE_SCALAR:
+        return x->style == y->style && streq(x->str, y->str);
+    case NODE_MAP:
+        for (size_t i = 0; i < x->len; i++)
+            if (!streq(x->keys[i]->str, y->keys[i]->str) || !same_value(x->vals[i], y->vals[i]))
+                return false;
+        return true;
+    case NODE_SEQ:
+        for (size_t i = 0; i < x->len; i++)
+            if (!same_value(x->vals[i], y->vals[i]))
+                return false;
+        return true;
+    }
+    return false;
+}
+
+/* Base's items, then over's; with `unique`, an item of over equal to one
+ * already there is dropped (Compose's default for every list: two equal
+ * entries never mean more than one). */
+static Node *append_seq(Merger *m, Node *base, Node *over, bool unique)
 {
     Node *out = node_new(m->a, NODE_SEQ, &base->loc);
     for (size_t i = 0; i < base->len; i++)
         node_seq_push(m->a, out, base->vals[i]);
-    for (size_t i = 0; i < over->len; i++)
-        node_seq_push(m->a, out, over->vals[i]);
+    for (size_t i = 0; i < over->len; i++) {
+        bool seen = false;
+        for (size_t j = 0; unique && !seen && j < out->len; j++)
+            seen = same_value(out->vals[j], over->vals[i]);
+        if (!seen)
+            node_seq_push(m->a, out, over->vals[i]);
+    }
     return out;
 }
 
@@ -350,29 +298,31 @@ static Node *kv_seq_to_map(Arena *a, const Node *seq)
     return out;
 }
 
-static Node *merge_seq(Merger *m, MergeRule rule, Node *base, Node *over)
+static Node *merge_seq(Merger *m, KeyMerge rule, Node *base, Node *over)
 {
     switch (rule) {
-    case RULE_PORTS:
+    case MERGE_PORTS:
         return merge_keyed(m, base, over, key_port, true, false);
-    case RULE_VOLUMES:
+    case MERGE_VOLUMES:
         return merge_keyed(m, base, over, key_target, true, false);
-    case RULE_ENV_FILE:
+    case MERGE_ENV_FILE:
         return merge_keyed(m, base, over, key_path, true, false);
-    case RULE_SECRETS:
+    case MERGE_SECRETS:
         return merge_keyed(m, base, over, key_secret, true, false);
-    case RULE_CONFIGS:
+    case MERGE_CONFIGS:
         return merge_keyed(m, base, over, key_config, true, false);
-    case RULE_DEVICES:
+    case MERGE_DEVICES:
         return merge_keyed(m, base, over, key_device, true, false);
-    case RULE_SET:
+    case MERGE_SET:
         return merge_keyed(m, base, over, key_scalar, false, false);
-    case RULE_KV:
+    case MERGE_KV:
         return merge_keyed(m, base, over, key_kv, true, false);
-    case RULE_IPAM:
+    case MERGE_IPAM:
         return merge_keyed(m, base, over, key_subnet, true, true);
+    case MERGE_APPEND:
+        return append_seq(m, base, over, false);
     default:
-        return append_seq(m, base, over);
+        return append_seq(m, base, over, true);
     }
 }
 
@@ -388,14 +338,15 @@ static Node *merge_node(Merger *m, Node *base, Node *over)
         return base;
     if (!base || has_tag(base, "!reset") || has_tag(over, "!override"))
         return over;
-    MergeRule rule = rule_for(m);
-    if (rule == RULE_REPLACE)
+    KeyMerge rule = rule_for(m);
+    if (rule == MERGE_REPLACE)
         return over;
-    /* `networks: {front: }` attaches with defaults; it must not drop the
-     * aliases or addresses an earlier file gave the same network. */
-    if (rule == RULE_NET_ENTRY && over->kind == NODE_NULL)
+    /* A null override keeps what the base says (`user:` alone changes
+     * nothing; `networks: {front: }` must not drop the aliases an earlier
+     * file gave the network): only !reset removes a value. */
+    if (over->kind == NODE_NULL)
         return base;
-    if (rule == RULE_KV && base->kind != over->kind) {
+    if (rule == MERGE_KV && base->kind != over->kind) {
         if (base->kind == NODE_SEQ && over->kind == NODE_MAP)
             base = kv_seq_to_map(m->a, base);
         else if (base->kind == NODE_MAP && over->kind == NODE_SEQ)
@@ -405,11 +356,59 @@ static Node *merge_node(Merger *m, Node *base, Node *over)
         return over;
     switch (over->kind) {
     case NODE_MAP:
-        return rule == RULE_LOGGING ? merge_logging(m, base, over) : merge_map(m, base, over);
+        return rule == MERGE_LOGGING ? merge_logging(m, base, over) : merge_map(m, base, over);
     case NODE_SEQ:
         return merge_seq(m, rule, base, over);
     default:
         return over;
+    }
+}
+
+/* Replaces each list at `path` below n (a "*" walks every entry of a
+ * mapping or list) by one item per key of `k`'s merge rule. */
+static void unique_at(Merger *m, const KeySpec *k, Node *n, const char *path)
+{
+    if (!n || !*path)
+        return;
+    size_t len = strcspn(path, ".");
+    const char *rest = path[len] ? path + len + 1 : "";
+    if (len == 1 && path[0] == '*') {
+        if (n->kind == NODE_MAP || n->kind == NODE_SEQ)
+            for (size_t i = 0; i < n->len; i++)
+                unique_at(m, k, n->vals[i], rest);
+        return;
+    }
+    for (size_t i = 0; n->kind == NODE_MAP && i < n->len; i++) {
+        if (strlen(n->keys[i]->str) != len || strncmp(n->keys[i]->str, path, len) != 0)
+            continue;
+        Node *v = n->vals[i];
+        if (*rest)
+            unique_at(m, k, v, rest);
+        else if (v->kind == NODE_SEQ)
+            n->vals[i] = merge_seq(m, k->merge, v, node_new(m->a, NODE_SEQ, &v->loc));
+        return;
+    }
+}
+
+void merge_unique(Arena *a, Node *root)
+{
+    Merger m = {.a = a};
+    size_t nk;
+    const KeySpec *keys = keys_table(&nk);
+    for (size_t i = 0; i < nk; i++)
+        if (keys[i].unique && !str_startswith(keys[i].path, "services."))
+            unique_at(&m, &keys[i], root, keys[i].path);
+    Node *services = node_get(root, "services");
+    const size_t pl = strlen("services.*.");
+    for (size_t s = 0; services && services->kind == NODE_MAP && s < services->len; s++) {
+        Node *svc = services->vals[s];
+        for (size_t i = 0; svc->kind == NODE_MAP && i < svc->len; i++) {
+            size_t n;
+            const KeySpec *const *ks = keys_for_service_key(svc->keys[i]->str, &n);
+            for (size_t k = 0; k < n; k++)
+                if (ks[k]->unique)
+                    unique_at(&m, ks[k], svc, ks[k]->path + pl);
+        }
     }
 }
 

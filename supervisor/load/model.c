@@ -628,6 +628,11 @@ static void read_env(Builder *b, Service *s, Node *svc)
                                     orig ? &orig->loc : &m->loc);
             node_map_set_node(a, m, key, val);
         }
+        /* A bare KEY the shell does not set is not passed, and Compose
+         * prints it as KEY: null. */
+        for (size_t i = 0; env && env->kind == NODE_MAP && i < env->len; i++)
+            if (!env_get(&s->environment, env->keys[i]->str))
+                node_map_set_node(a, m, env->keys[i], node_new(a, NODE_NULL, &env->vals[i]->loc));
         node_map_set(a, svc, "environment", m);
     }
 }
@@ -753,12 +758,16 @@ static Service *read_service(Builder *b, const char *name, Node *svc)
     s->stdin_open = bool_of(svc, "stdin_open", false);
     s->read_only = bool_of(svc, "read_only", false);
     strings_of(node_get(svc, "tmpfs"), &s->tmpfs);
-    const Node *eh = node_get(svc, "extra_hosts");
-    if (eh && eh->kind == NODE_MAP)
-        for (size_t i = 0; i < eh->len; i++)
-            strvec_push_take(&s->extra_hosts,
-                             xasprintf("%s:%s", eh->keys[i]->str,
-                                       node_is_scalar(eh->vals[i]) ? eh->vals[i]->str : ""));
+    const Node *eh = node_get(svc, "extra_hosts"); /* "host=ip" items (canon) */
+    if (eh && eh->kind == NODE_SEQ)
+        for (size_t i = 0; i < eh->len; i++) {
+            const Node *it = eh->vals[i];
+            if (!node_is_scalar(it))
+                continue;
+            size_t k = strcspn(it->str, "=");
+            strvec_push_take(&s->extra_hosts, xasprintf("%.*s:%s", (int)k, it->str,
+                                                        it->str[k] ? it->str + k + 1 : ""));
+        }
     const char *ml = str_of(svc, "mem_limit");
     if (ml)
         bytes_parse(ml, &s->mem_limit);
@@ -771,6 +780,11 @@ static Service *read_service(Builder *b, const char *name, Node *svc)
         for (size_t i = 0; i < ul->len; i++) {
             Ulimit *u = &s->ulimits[s->n_ulimits++];
             u->name = xstrdup(ul->keys[i]->str);
+            long long one;
+            if (node_as_int(ul->vals[i], &one) == 0) { /* "nofile: 1024": soft and hard */
+                u->soft = u->hard = one;
+                continue;
+            }
             u->soft = int_of(ul->vals[i], "soft", 0);
             u->hard = int_of(ul->vals[i], "hard", u->soft);
         }

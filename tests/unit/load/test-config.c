@@ -316,6 +316,70 @@ static char *names_of(const Project *p)
     return strbuf_steal(&b);
 }
 
+/* Compose's defaults that an override must not restate come after the
+ * merge: the base's build context stays when the override names only a
+ * dockerfile, the base's condition when the override says required: false;
+ * links make dependencies (restart: true), and a port written twice in one
+ * file is one port. */
+static Project *load_two(const char *root, const char *a, const char *b)
+{
+    write_file(root, "a.yaml", a);
+    write_file(root, "b.yaml", b);
+    ConfigOptions o = {0};
+    strvec_push(&o.files, "a.yaml");
+    strvec_push(&o.files, "b.yaml");
+    Project *p = NULL;
+    Diag d = {0};
+    if (load(&o, root, NULL, &p, &d) < 0)
+        p = NULL;
+    diag_free(&d);
+    config_options_free(&o);
+    return p;
+}
+
+static const Dependency *dep_of(const Service *s, const char *name)
+{
+    for (size_t i = 0; i < s->n_deps; i++)
+        if (streq(s->deps[i].service, name))
+            return &s->deps[i];
+    return NULL;
+}
+
+TEST(compose_defaults_and_implied_dependencies_come_after_the_merge)
+{
+    char *root = tmp_root();
+    REQUIRE(root);
+    Project *p = load_two(root,
+                          "services:\n  web:\n    build: ./app\n"
+                          "    ports: ['8080:80', '8080:80/tcp']\n"
+                          "    depends_on:\n      db: {condition: service_healthy}\n"
+                          "  db: {image: postgres}\n  cache: {image: redis}\n",
+                          "services:\n  web:\n    build: {dockerfile: Dockerfile.dev}\n"
+                          "    depends_on:\n      db: {required: false}\n    links: [cache]\n");
+    REQUIRE(p);
+    const Service *web = NULL;
+    for (size_t i = 0; i < p->n_services; i++)
+        if (streq(p->services[i]->name, "web"))
+            web = p->services[i];
+    REQUIRE(web && web->build);
+    char *ctx = path_join(root, "app");
+    CHECK_STR(web->build->context, ctx);
+    free(ctx);
+    CHECK_STR(web->build->dockerfile, "Dockerfile.dev");
+    CHECK_INT(web->n_ports, 1);
+    const Dependency *db = dep_of(web, "db");
+    REQUIRE(db);
+    CHECK(db->condition == DEP_HEALTHY);
+    CHECK(!db->required);
+    const Dependency *cache = dep_of(web, "cache");
+    REQUIRE(cache);
+    CHECK(cache->condition == DEP_STARTED);
+    CHECK(cache->restart && cache->required);
+    project_free(p);
+    rm_rf(root);
+    free(root);
+}
+
 TEST(profiles_select_services)
 {
     char *root = tmp_root();

@@ -90,15 +90,19 @@ TEST(nested_mappings_merge_deep)
                  "  replicas: 2\n");
 }
 
-TEST(sequences_append_by_default)
+/* Compose drops an appended item equal to one already there (the same
+ * text, the same entries): [1, 2, {a: 1}] + [2, 3, {a: 1}] is [1, 2, {a:
+ * 1}, 3], as docker compose v5 prints it. */
+TEST(sequences_append_without_exact_repeats_by_default)
 {
     _cleanup_free_ char *r = merge_svc(
-        "develop:\n  watch:\n  - path: /a\n    action: sync\nx-other:\n  list:\n  - one\n",
+        "develop:\n  watch:\n  - path: /a\n    action: sync\nx-other:\n  list:\n  - one\n"
+        "  - {a: 1}\n",
         "develop:\n  watch:\n  - path: /a\n    action: rebuild\nx-other:\n  list:\n  - one\n"
-        "  - two\n");
+        "  - two\n  - {a: 1}\n  - {a: 2}\n");
     CHECK_STR(r, "develop:\n  watch:\n  - path: /a\n    action: sync\n  - path: /a\n"
                  "    action: rebuild\n"
-                 "x-other:\n  list:\n  - one\n  - one\n  - two\n");
+                 "x-other:\n  list:\n  - one\n  - a: 1\n  - two\n  - a: 2\n");
 }
 
 TEST(different_kinds_over_wins)
@@ -108,10 +112,12 @@ TEST(different_kinds_over_wins)
     CHECK_STR(r, "command:\n- run\n- that\nx-a: scalar\nx-b:\n  k: v\n");
 }
 
-TEST(null_over_value_is_kept)
+/* A key written without a value in the override changes nothing (only
+ * !reset removes a value), as in compose-go's merge. */
+TEST(null_over_value_keeps_the_base)
 {
-    _cleanup_free_ char *r = merge_svc("image: a\nuser: root\n", "image:\n");
-    CHECK_STR(r, "image: null\nuser: root\n");
+    _cleanup_free_ char *r = merge_svc("image: a\nuser: root\n", "image:\nworking_dir:\n");
+    CHECK_STR(r, "image: a\nuser: root\nworking_dir: null\n");
 }
 
 /* ---- shell commands ---- */
@@ -284,12 +290,13 @@ TEST(network_aliases_drop_repeats)
     CHECK_STR(r, "networks:\n  front:\n    aliases:\n    - web\n    - www\n");
 }
 
-TEST(ulimits_replaced_per_name)
+/* Two {soft, hard} mappings merge per key; a single number replaces. */
+TEST(ulimits_merged_per_name)
 {
     _cleanup_free_ char *r = merge_svc(
         "ulimits:\n  nofile: {soft: 1024, hard: 2048}\n  nproc: {soft: 10, hard: 10}\n",
-        "ulimits:\n  nofile: {soft: 4096}\n  memlock: {soft: -1, hard: -1}\n");
-    CHECK_STR(r, "ulimits:\n  nofile:\n    soft: 4096\n  nproc:\n    soft: 10\n    hard: 10\n"
+        "ulimits:\n  nofile: {soft: 4096}\n  nproc: 20\n  memlock: {soft: -1, hard: -1}\n");
+    CHECK_STR(r, "ulimits:\n  nofile:\n    soft: 4096\n    hard: 2048\n  nproc: 20\n"
                  "  memlock:\n    soft: -1\n    hard: -1\n");
 }
 
