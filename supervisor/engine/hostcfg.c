@@ -480,8 +480,11 @@ static json_t *volumes_from(const Project *p, const Node *svc, HostcfgNameFn ctr
     return a;
 }
 
-/* links: "SERVICE[:ALIAS]" as "CONTAINER:ALIAS" (the alias defaults to the
- * service's name), then external_links as written. */
+/* links as docker compose v5 writes them: for "SERVICE[:ALIAS]" the
+ * service's container under ALIAS (the service's name when not given),
+ * SERVICE-1 and PROJECT-SERVICE-1; external_links as written. On a
+ * user-defined network the engine keeps them in the endpoint, so they go
+ * there too. */
 static json_t *links(const Project *p, const Node *svc, HostcfgNameFn ctr_name)
 {
     const Node *l = node_get(svc, "links"), *x = node_get(svc, "external_links");
@@ -497,8 +500,15 @@ static json_t *links(const Project *p, const Node *svc, HostcfgNameFn ctr_name)
         if (!other)
             continue;
         _cleanup_free_ char *ctr = ctr_name(p, other);
-        _cleanup_free_ char *entry = xasprintf("%s:%s", ctr, colon ? colon + 1 : name);
-        json_array_append_new(a, json_string(entry));
+        char *forms[] = {
+            xasprintf("%s:%s", ctr, colon ? colon + 1 : name),
+            xasprintf("%s:%s-1", ctr, name),
+            xasprintf("%s:%s-%s-1", ctr, p->name, name),
+        };
+        for (size_t k = 0; k < ARRAY_SIZE(forms); k++) {
+            json_array_append_new(a, json_string(forms[k]));
+            free(forms[k]);
+        }
     }
     for (size_t i = 0; x && x->kind == NODE_SEQ && i < x->len; i++) {
         if (!node_is_scalar(x->vals[i]))
@@ -550,8 +560,13 @@ int hostcfg_apply(const Project *p, const Service *s, HostcfgNameFn ctr_name, js
     if (vf)
         json_object_set_new(hc, "VolumesFrom", vf);
     json_t *lk = links(p, n, ctr_name);
-    if (lk)
+    if (lk) {
+        const char *net;
+        json_t *ep;
+        json_object_foreach(json_object_get(json_object_get(body, "NetworkingConfig"), "EndpointsConfig"), net, ep)
+            json_object_set(ep, "Links", lk);
         json_object_set_new(hc, "Links", lk);
+    }
     logging(hc, n);
 
     static const char *const ints[][2] = {

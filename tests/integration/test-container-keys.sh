@@ -47,6 +47,12 @@ services:
     configs:
       - cfg
       - {source: cfg, target: /etc/app.conf}
+  side:
+    image: tend/busybox
+    command: ["sleep", "1000"]
+    stop_grace_period: 1s
+    volumes_from: ["app:ro"]
+    links: ["app:appalias"]
 secrets:
   pw: {file: ./pw.txt}
   tok: {environment: KEYS_TOKEN}
@@ -86,6 +92,11 @@ expect "deploy.resources.reservations.memory" MemoryReservation '16777216'
 expect "logging" LogConfig '{"Type":"json-file","Config":{"max-file":"2","max-size":"1m"}}'
 check "domainname" [ "$(docker inspect -f '{{.Config.Domainname}}' "$P-app-1" 2>/dev/null)" = example.test ]
 
+side() { docker inspect -f "{{json .HostConfig.$2}}" "$1-side-1" 2>/dev/null | sed "s/$1/P/g"; }
+check "volumes_from names the other service's container" [ "$(side "$P" VolumesFrom)" = '["P-app-1:ro"]' ]
+check "links too, with the alias (the engine keeps them in the endpoint)" [ "$(docker inspect -f '{{range .NetworkSettings.Networks}}{{json .Links}}{{end}}' "$P-side-1" 2>/dev/null | sed "s/$P/P/g")" = '["P-app-1:appalias","P-app-1:app-1","P-app-1:P-app-1"]' ]
+check "the link's alias answers from side" eval 'docker exec "$P-side-1" ping -c 1 -W 5 appalias >/dev/null 2>&1'
+check "the volumes of app are in side" [ "$(docker exec "$P-side-1" cat /run/secrets/pw 2>&1)" = s3cret-from-file ]
 check "the sysctl holds in the container" [ "$(in_ctr "$P" cat /proc/sys/net/core/somaxconn)" = 1024 ]
 check "the device is there" [ -n "$(in_ctr "$P" 'test -c /dev/mynull && echo yes')" ]
 check "the resolver searches example.test" [ -n "$(in_ctr "$P" 'grep "^search example.test" /etc/resolv.conf')" ]
@@ -115,6 +126,10 @@ else
         Memory NanoCpus PidsLimit MemoryReservation LogConfig Privileged ReadonlyRootfs ShmSize; do
         [ "$(hc "$P" "$f")" = "$(hc "$C" "$f")" ] || diff="$diff $f: tend $(hc "$P" "$f"), compose $(hc "$C" "$f");"
     done
+    # (volumes_from is compared by what it gives: compose names the
+    # container by its ID, tend by its name.)
+    eplinks() { docker inspect -f '{{range .NetworkSettings.Networks}}{{json .Links}}{{end}}' "$1-side-1" 2>/dev/null | sed "s/$1/P/g"; }
+    [ "$(eplinks "$P")" = "$(eplinks "$C")" ] || diff="$diff side links: tend $(eplinks "$P"), compose $(eplinks "$C");"
     if [ -z "$diff" ]; then ok "the engine has the same settings for tend's container and compose's"; else
         notok "the engine has the same settings for tend's container and compose's" "$diff"
         diag_file "$T/dc-up.out"
