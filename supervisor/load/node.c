@@ -44,6 +44,17 @@ void diag_warning(Diag *d, const Loc *loc, const char *fmt, ...)
     d->warnings++;
 }
 
+/* A line that belongs to the error before it (the second place of a YAML
+ * syntax error): neither an error nor a warning of its own. */
+static void diag_note(Diag *d, const Loc *loc, const char *fmt, ...) _printf_(3, 4);
+static void diag_note(Diag *d, const Loc *loc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    diag_vadd(d, loc, "note", fmt, ap);
+    va_end(ap);
+}
+
 void diag_free(Diag *d)
 {
     strvec_free(&d->msgs);
@@ -473,14 +484,29 @@ static void add_anchor(Loader *l, const yaml_char_t *name, Node *n)
     l->anchors[l->n_anchors++] = (Anchor){xstrdup((const char *)name), n};
 }
 
+/* A syntax error. libyaml knows two places: where the construct it was
+ * reading started (context_mark: the opening quote, the "[" or the
+ * mapping) and where it found the problem (problem_mark, often the end of
+ * the file for an unclosed quote). Both are told, the start first, as two
+ * lines:
+ *   f.yaml:2:12: error: invalid YAML: while scanning a quoted scalar that starts here
+ *   f.yaml:9:1: note: found unexpected end of stream
+ * When libyaml gives no context, or it is the same place, one line. */
 static void fail_parser(Loader *l, yaml_parser_t *p)
 {
     Loc loc = mark_loc(l, p->problem_mark);
     const char *problem = p->problem ? p->problem : "malformed YAML";
-    if (p->context)
+    bool two = p->context && (p->context_mark.line != p->problem_mark.line ||
+                              p->context_mark.column != p->problem_mark.column);
+    if (two) {
+        Loc cloc = mark_loc(l, p->context_mark);
+        diag_error(l->d, &cloc, "invalid YAML: %s that starts here", p->context);
+        diag_note(l->d, &loc, "%s", problem);
+    } else if (p->context) {
         diag_error(l->d, &loc, "invalid YAML: %s %s", problem, p->context);
-    else
+    } else {
         diag_error(l->d, &loc, "invalid YAML: %s", problem);
+    }
     l->failed = true;
 }
 

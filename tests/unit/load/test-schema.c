@@ -708,7 +708,9 @@ TEST(every_key_passes)
 
 /* Replays tests/data/bad/NNN-*.yaml (except 090-099, which hold errors of
  * other load stages) through the YAML reader and the schema and compares
- * the first message with NNN-*.expected, FILE standing for the path. */
+ * the first messages with the lines of NNN-*.expected, FILE standing for
+ * the path (a YAML syntax error has two lines: where the construct
+ * started, then where the problem was found). */
 TEST(bad_files_give_their_expected_first_error)
 {
     const char *data = getenv("TEND_TEST_DATA");
@@ -737,23 +739,30 @@ TEST(bad_files_give_their_expected_first_error)
         }
         while (exp_len && (exp[exp_len - 1] == '\n' || exp[exp_len - 1] == '\r'))
             exp[--exp_len] = '\0';
-        if (!str_startswith(exp, "FILE")) {
-            printf("#   %s: expected line does not start with FILE\n", name);
-            test_failed_ = true;
-            continue;
-        }
-        _cleanup_free_ char *want = xasprintf("%s%s", path, exp + 4);
 
         Arena *a = arena_new();
         Diag d = {0};
         Node *root = yaml_load_file(a, path, &d);
         if (root)
             schema_check(root, &d, NULL);
-        const char *got = d.msgs.n ? d.msgs.v[0] : NULL;
-        if (!got || !streq(got, want)) {
-            printf("#   %s\n#     got:      %s\n#     expected: %s\n", name,
-                   got ? got : "(no error)", want);
-            test_failed_ = true;
+        size_t line_no = 0;
+        for (char *line = exp, *next; line; line = next, line_no++) {
+            next = strchr(line, '\n');
+            if (next)
+                *next++ = '\0';
+            if (!str_startswith(line, "FILE")) {
+                printf("#   %s: expected line %zu does not start with FILE\n", name, line_no + 1);
+                test_failed_ = true;
+                break;
+            }
+            _cleanup_free_ char *want = xasprintf("%s%s", path, line + 4);
+            const char *got = line_no < d.msgs.n ? d.msgs.v[line_no] : NULL;
+            if (!got || !streq(got, want)) {
+                printf("#   %s (line %zu)\n#     got:      %s\n#     expected: %s\n", name,
+                       line_no + 1, got ? got : "(no error)", want);
+                test_failed_ = true;
+                break;
+            }
         }
         diag_free(&d);
         arena_free(a);
