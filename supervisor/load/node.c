@@ -291,6 +291,7 @@ Node *node_copy(Arena *a, const Node *n)
         return NULL;
     Node *c = node_new(a, n->kind, &n->loc);
     c->style = n->style;
+    c->interpolated = n->interpolated;
     c->tag = n->tag;
     c->str = n->str ? arena_strdup(a, n->str) : NULL;
     if (n->kind == NODE_MAP || n->kind == NODE_SEQ) {

@@ -33,6 +33,7 @@ typedef struct NodeIndex NodeIndex;
 struct Node {
     NodeKind kind;
     ScalarStyle style;
+    bool interpolated; /* its text came through ${...} (interp.c): a string to Compose */
     Loc loc;
     const char *tag;  /* "!reset", "!override", or NULL (other tags dropped) */
     char *str;        /* scalar text (arena); NULL for map, seq and null */
