@@ -1,9 +1,10 @@
-/* schema-int: what schema.c shares with schema-compose.c, the two halves of
- * the Compose schema check. schema.c holds the walk, the messages, the basic
- * types and the keys tend runs; schema-compose.c the Compose keys tend
- * accepts without running them (deploy, logging, secrets, ...), which are
- * checked all the same, so that a file tend accepts is one docker compose
- * accepts too. Not a public API: only these two files include it. */
+/* schema-int: the inside of the Compose schema check, in three files:
+ * schema-walk.c holds the walk, the messages and the types of single
+ * values; schema.c the keys tend runs and x-tend; schema-compose.c the
+ * Compose keys tend accepts without running them (deploy, logging,
+ * secrets, ...), which are checked all the same, so that a file tend
+ * accepts is one docker compose accepts too. Not a public API: only these
+ * three files include it. */
 #pragma once
 
 #include "load/node.h"
@@ -46,7 +47,7 @@ typedef struct Field {
 
 #define FIELDS(t) (t), ARRAY_SIZE(t)
 
-/* ---- the walk and its messages (schema.c) ---- */
+/* ---- the walk and its messages (schema-walk.c) ---- */
 
 size_t schema__path_push_key(Ctx *c, const char *key);
 size_t schema__path_push_index(Ctx *c, size_t i);
@@ -59,7 +60,7 @@ void schema__check_fields(Ctx *c, const Node *m, const Field *fields, size_t n);
 /* Each item of the list n with check (after a type check when types). */
 void schema__check_items(Ctx *c, const Node *n, CheckFn check, unsigned types);
 
-/* ---- types and formats (schema.c) ---- */
+/* ---- types and formats (schema-walk.c) ---- */
 
 unsigned schema__type(const Node *n);
 /* False, after an error naming the allowed types, when n is not one of them. */
@@ -83,6 +84,18 @@ void schema__check_list_or_dict(Ctx *c, const Node *n);
 void schema__check_dict_of_scalars(Ctx *c, const Node *n);
 void schema__check_command(Ctx *c, const Node *n);
 void schema__check_hook(Ctx *c, const Node *n);
+bool schema__is_reset(const Node *n);
+bool schema__want_int(Ctx *c, const Node *n, long long *ret);
+void schema__check_scalar(Ctx *c, const Node *n);
+void schema__check_int_nonneg(Ctx *c, const Node *n);
+void schema__check_int_positive(Ctx *c, const Node *n);
+void schema__check_port_int(Ctx *c, const Node *n);
+bool schema__signal_valid(const char *s);
+/* tend's own x-tend keys: any non-null scalar is text there, a port or a
+ * password may be written as a number; exec is a command or a non-empty argv. */
+bool schema__want_text(Ctx *c, const Node *n);
+void schema__check_text(Ctx *c, const Node *n);
+void schema__check_exec(Ctx *c, const Node *n);
 
 /* ---- the Compose keys tend does not run (schema-compose.c) ---- */
 

@@ -24,579 +24,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* ---- paths and messages ---- */
-
-/* Keys that would make the dotted path ambiguous are written in quotes. */
-static bool key_needs_quotes(const char *k)
-{
-    if (!*k)
-        return true;
-    for (const char *p = k; *p; p++)
-        if (!isalnum((unsigned char)*p) && *p != '_' && *p != '-')
-            return true;
-    return false;
-}
-
-size_t schema__path_push_key(Ctx *c, const char *key)
-{
-    size_t old = c->path.len;
-    if (c->path.len)
-        strbuf_putc(&c->path, '.');
-    if (key_needs_quotes(key))
-        strbuf_printf(&c->path, "\"%s\"", key);
-    else
-        strbuf_puts(&c->path, key);
-    return old;
-}
-
-size_t schema__path_push_index(Ctx *c, size_t i)
-{
-    size_t old = c->path.len;
-    strbuf_printf(&c->path, "[%zu]", i);
-    return old;
-}
-
-void schema__path_pop(Ctx *c, size_t old)
-{
-    if (c->path.data && old <= c->path.len) {
-        c->path.len = old;
-        c->path.data[old] = '\0';
-    }
-}
-
-static const char *schema__path_str(const Ctx *c)
-{
-    return c->path.data ? c->path.data : "";
-}
-
-void schema__err(Ctx *c, const Node *n, const char *fmt, ...) _printf_(3, 4);
-void schema__err(Ctx *c, const Node *n, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    _cleanup_free_ char *msg = xvasprintf(fmt, ap);
-    va_end(ap);
-    const Loc *loc = n ? &n->loc : NULL;
-    if (c->path.len)
-        diag_error(c->d, loc, "%s: %s", schema__path_str(c), msg);
-    else
-        diag_error(c->d, loc, "%s", msg);
-    c->errors++;
-}
-
-/* The value's type in messages. node.h says "a list"; the schema speaks of
- * YAML sequences, as the Compose documentation does. */
-const char *schema__kind_name(const Node *n)
-{
-    switch (schema__type(n)) {
-    case T_NULL:
-        return "null";
-    case T_BOOL:
-        return "a boolean";
-    case T_INT:
-    case T_FLOAT:
-        return "a number";
-    case T_MAP:
-        return "a mapping";
-    case T_SEQ:
-        return "a list";
-    default:
-        return "a string";
-    }
-}
-
-/* "a, b or c" for messages listing the allowed values. */
-static char *join_or(const char *const *v)
-{
-    StrBuf b;
-    strbuf_init(&b, 0);
-    size_t n = 0;
-    while (v[n])
-        n++;
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0)
-            strbuf_puts(&b, i + 1 == n ? " or " : ", ");
-        strbuf_puts(&b, v[i]);
-    }
-    return strbuf_steal(&b);
-}
-
-/* ---- suggestions ---- */
-
-static char *lower_dup(const char *s)
-{
-    char *r = xstrdup(s);
-    for (char *p = r; *p; p++)
-        *p = (char)tolower((unsigned char)*p);
-    return r;
-}
-
-const char *schema_suggest(const char *word, const char *const *candidates)
-{
-    if (!word || !candidates)
-        return NULL;
-    _cleanup_free_ char *w = lower_dup(word);
-    size_t len = strlen(w);
-    /* A third of the word, but at least 1; rounding up lets a swap of two
-     * letters (distance 2) in a five-letter key through. */
-    size_t threshold = (len + 2) / 3;
-    if (threshold < 1)
-        threshold = 1;
-    const char *best = NULL;
-    size_t best_d = SIZE_MAX;
-    for (size_t i = 0; candidates[i]; i++) {
-        _cleanup_free_ char *cand = lower_dup(candidates[i]);
-        size_t d = edit_distance(w, cand);
-        if (d <= threshold && d < strlen(cand) && d < best_d) {
-            best = candidates[i];
-            best_d = d;
-        }
-    }
-    return best;
-}
-
-static void unknown_key(Ctx *c, const Node *key, const Field *fields, size_t n)
-{
-    _cleanup_free_ const char **cands = xcalloc(n + 1, sizeof(char *));
-    for (size_t i = 0; i < n; i++)
-        cands[i] = fields[i].name;
-    const char *s = schema_suggest(key->str, cands);
-    const char *where = c->path.len ? "unknown key" : "unknown top-level key";
-    if (s)
-        schema__err(c, key, "%s \"%s\"; did you mean \"%s\"?", where, key->str, s);
-    else
-        schema__err(c, key, "%s \"%s\"", where, key->str);
-}
-
-/* ---- the generic mapping walk ---- */
-
-static bool is_reset(const Node *n)
-{
-    return n && n->tag && streq(n->tag, "!reset");
-}
-
-static const Field *field_find(const Field *fields, size_t n, const char *name)
-{
-    /* The first letter first: a service table has about a hundred keys. */
-    for (size_t i = 0; i < n; i++)
-        if (fields[i].name[0] == name[0] && streq(fields[i].name, name))
-            return &fields[i];
-    return NULL;
-}
-
-/* Checks every entry of mapping `m` against `fields`, then the required
- * keys. Extension keys ("x-...") not in the table pass unchecked. */
-void schema__check_fields(Ctx *c, const Node *m, const Field *fields, size_t n)
-{
-    for (size_t i = 0; i < m->len; i++) {
-        const Node *k = m->keys[i];
-        const Field *f = field_find(fields, n, k->str);
-        if (!f) {
-            if (!str_startswith(k->str, "x-"))
-                unknown_key(c, k, fields, n);
-            continue;
-        }
-        size_t old = schema__path_push_key(c, k->str);
-        if (f->flags & F_IGNORED && c->ignored)
-            strvec_push(c->ignored, schema__path_str(c));
-        const Node *v = m->vals[i];
-        if (!is_reset(v) && (!f->types || schema__want_types(c, v, f->types)) && f->check)
-            f->check(c, v);
-        schema__path_pop(c, old);
-    }
-    for (size_t i = 0; i < n; i++)
-        if (fields[i].flags & F_REQUIRED && node_index(m, fields[i].name) < 0)
-            schema__err(c, m, "missing required key \"%s\"", fields[i].name);
-}
-
-void schema__check_items(Ctx *c, const Node *n, CheckFn check, unsigned types)
-{
-    if (!schema__want_seq(c, n))
-        return;
-    for (size_t i = 0; i < n->len; i++) {
-        size_t old = schema__path_push_index(c, i);
-        if ((!types || schema__want_types(c, n->vals[i], types)) && check)
-            check(c, n->vals[i]);
-        schema__path_pop(c, old);
-    }
-}
-
-/* ---- basic types ---- */
-
-bool schema__want_map(Ctx *c, const Node *n)
-{
-    if (n && n->kind == NODE_MAP)
-        return true;
-    schema__err(c, n, "must be a mapping, not %s", schema__kind_name(n));
-    return false;
-}
-
-bool schema__want_seq(Ctx *c, const Node *n)
-{
-    if (n && n->kind == NODE_SEQ)
-        return true;
-    schema__err(c, n, "must be a list, not %s", schema__kind_name(n));
-    return false;
-}
-
-/* Go's strconv.ParseInt with base 0, as yaml.v3 tries it: decimal, 0x, 0o,
- * 0b and a leading-zero octal, with an optional sign. */
-static bool yaml_int_text(const char *s)
-{
-    if (*s == '-' || *s == '+')
-        s++;
-    const char *digits = "0123456789";
-    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-        digits = "0123456789abcdefABCDEF";
-        s += 2;
-    } else if (s[0] == '0' && (s[1] == 'o' || s[1] == 'O')) {
-        digits = "01234567";
-        s += 2;
-    } else if (s[0] == '0' && (s[1] == 'b' || s[1] == 'B')) {
-        digits = "01";
-        s += 2;
-    }
-    if (!*s)
-        return false;
-    for (; *s; s++)
-        if (!strchr(digits, *s) && *s != '_')
-            return false;
-    return true;
-}
-
-unsigned schema__type(const Node *n)
-{
-    static const char *const bools[] = {"true", "True", "TRUE", "false", "False", "FALSE"};
-    if (!n || n->kind == NODE_NULL)
-        return T_NULL;
-    if (n->kind == NODE_MAP)
-        return T_MAP;
-    if (n->kind == NODE_SEQ)
-        return T_SEQ;
-    if (n->interpolated || n->style != STYLE_PLAIN)
-        return T_STRING;
-    if (node_is_null(n))
-        return T_NULL;
-    for (size_t i = 0; i < ARRAY_SIZE(bools); i++)
-        if (streq(n->str, bools[i]))
-            return T_BOOL;
-    if (yaml_int_text(n->str))
-        return T_INT;
-    if (node_is_number(n))
-        return T_FLOAT;
-    return T_STRING;
-}
-
-/* "a string, a number or a list" for the types of a mask. */
-static char *types_text(unsigned types)
-{
-    const char *names[8];
-    size_t n = 0;
-    if (types & T_STRING)
-        names[n++] = "a string";
-    if ((types & T_NUMBER) == T_NUMBER)
-        names[n++] = "a number";
-    else if (types & T_INT)
-        names[n++] = "an integer";
-    if (types & T_BOOL)
-        names[n++] = "a boolean";
-    if (types & T_MAP)
-        names[n++] = "a mapping";
-    if (types & T_SEQ)
-        names[n++] = "a list";
-    if (types & T_NULL)
-        names[n++] = "null";
-    names[n] = NULL;
-    StrBuf b;
-    strbuf_init(&b, 0);
-    for (size_t i = 0; i < n; i++)
-        strbuf_printf(&b, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
-    return strbuf_steal(&b);
-}
-
-bool schema__want_types(Ctx *c, const Node *n, unsigned types)
-{
-    unsigned t = schema__type(n);
-    if (t & types)
-        return true;
-    _cleanup_free_ char *want = types_text(types);
-    /* A number or a boolean where text is wanted: the fix is quotes. */
-    if (types & T_STRING && t & (T_NUMBER | T_BOOL))
-        schema__err(c, n, "must be %s, not %s (quote it: \"%s\")", want, schema__kind_name(n),
-                    n->str);
-    else
-        schema__err(c, n, "must be %s, not %s", want, schema__kind_name(n));
-    return false;
-}
-
-/* Text, as compose reads it: `1000`, `true` and an empty value are not text
- * (they are an integer, a boolean and null); "1000", `yes` and ${UID} are. */
-bool schema__want_string(Ctx *c, const Node *n)
-{
-    return schema__want_types(c, n, T_STRING);
-}
-
-/* Any non-null scalar, for tend's own x-tend keys: a port or a password
- * may be written as a number there. */
-static bool want_text(Ctx *c, const Node *n)
-{
-    if (node_is_scalar(n))
-        return true;
-    schema__err(c, n, "must be a string, not %s", schema__kind_name(n));
-    return false;
-}
-
-static void check_text(Ctx *c, const Node *n)
-{
-    want_text(c, n);
-}
-
-void schema__check_string(Ctx *c, const Node *n)
-{
-    schema__want_string(c, n);
-}
-
-static void check_scalar(Ctx *c, const Node *n)
-{
-    if (!node_is_scalar(n))
-        schema__err(c, n, "must be a string or a number, not %s", schema__kind_name(n));
-}
-
-void schema__check_bool(Ctx *c, const Node *n)
-{
-    bool b;
-    if (node_as_bool(n, &b) < 0)
-        schema__err(c, n, "must be a boolean, not %s", schema__kind_name(n));
-}
-
-/* An integer written as a number or a numeric string. */
-static bool want_int(Ctx *c, const Node *n, long long *ret)
-{
-    if (!node_is_scalar(n)) {
-        schema__err(c, n, "must be an integer, not %s", schema__kind_name(n));
-        return false;
-    }
-    int r = node_as_int(n, ret);
-    if (r == -ERANGE) {
-        schema__err(c, n, "integer \"%s\" out of range", n->str);
-        return false;
-    }
-    if (r < 0) {
-        if (node_is_number(n))
-            schema__err(c, n, "must be an integer, not \"%s\"", n->str);
-        else
-            schema__err(c, n, "must be an integer, not %s", schema__kind_name(n));
-        return false;
-    }
-    return true;
-}
-
-void schema__check_int(Ctx *c, const Node *n)
-{
-    long long v;
-    want_int(c, n, &v);
-}
-
-void schema__check_int_min(Ctx *c, const Node *n, long long min)
-{
-    long long v;
-    if (want_int(c, n, &v) && v < min)
-        schema__err(c, n, "must be %lld or more, not %lld", min, v);
-}
-
-static void check_int_nonneg(Ctx *c, const Node *n)
-{
-    schema__check_int_min(c, n, 0);
-}
-
-static void check_int_positive(Ctx *c, const Node *n)
-{
-    schema__check_int_min(c, n, 1);
-}
-
-void schema__check_number(Ctx *c, const Node *n)
-{
-    if (!node_is_scalar(n)) {
-        schema__err(c, n, "must be a number, not %s", schema__kind_name(n));
-        return;
-    }
-    char *end;
-    errno = 0;
-    strtod(n->str, &end);
-    if (!*n->str || *end || errno == ERANGE || isspace((unsigned char)*n->str))
-        schema__err(c, n, "invalid number \"%s\"", n->str);
-}
-
-static void check_port_int(Ctx *c, const Node *n)
-{
-    long long v;
-    if (want_int(c, n, &v) && (v < 1 || v > 65535))
-        schema__err(c, n, "invalid port %lld (expected 1-65535)", v);
-}
-
-void schema__check_duration(Ctx *c, const Node *n)
-{
-    if (!schema__want_string(c, n))
-        return;
-    int64_t ns;
-    if (duration_parse(n->str, &ns) < 0)
-        schema__err(c, n, "invalid duration \"%s\"", n->str);
-}
-
-void schema__check_size(Ctx *c, const Node *n)
-{
-    if (!node_is_scalar(n)) {
-        schema__err(c, n, "must be a string or a number, not %s", schema__kind_name(n));
-        return;
-    }
-    int64_t b;
-    if (bytes_parse(n->str, &b) < 0)
-        schema__err(c, n, "invalid size \"%s\"", n->str);
-}
-
-bool schema__check_enum(Ctx *c, const Node *n, const char *what, const char *const *values)
-{
-    if (!schema__want_string(c, n))
-        return false;
-    for (size_t i = 0; values[i]; i++)
-        if (streq(n->str, values[i]))
-            return true;
-    _cleanup_free_ char *exp = join_or(values);
-    schema__err(c, n, "invalid %s \"%s\" (expected %s)", what, n->str, exp);
-    return false;
-}
-
-bool schema__name_valid(const char *s)
-{
-    if (!isalnum((unsigned char)s[0]))
-        return false;
-    for (const char *p = s + 1; *p; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
-            return false;
-    return true;
-}
-
-/* ---- lists and dictionaries ---- */
-
-void schema__check_list_of_strings(Ctx *c, const Node *n)
-{
-    if (!schema__want_seq(c, n))
-        return;
-    for (size_t i = 0; i < n->len; i++) {
-        size_t old = schema__path_push_index(c, i);
-        schema__want_string(c, n->vals[i]);
-        schema__path_pop(c, old);
-    }
-}
-
-void schema__check_string_or_list(Ctx *c, const Node *n)
-{
-    if (!schema__want_types(c, n, T_STRING | T_SEQ) || n->kind != NODE_SEQ)
-        return;
-    schema__check_list_of_strings(c, n);
-}
-
-/* A mapping of scalar (or null) values, or a list of "KEY=VALUE" strings:
- * environment, labels, build args. */
-void schema__check_list_or_dict(Ctx *c, const Node *n)
-{
-    if (n && n->kind == NODE_SEQ) {
-        schema__check_list_of_strings(c, n);
-        return;
-    }
-    if (!n || n->kind != NODE_MAP) {
-        schema__err(c, n, "must be a mapping or a list, not %s", schema__kind_name(n));
-        return;
-    }
-    for (size_t i = 0; i < n->len; i++) {
-        const Node *v = n->vals[i];
-        if (v->kind != NODE_MAP && v->kind != NODE_SEQ)
-            continue;
-        size_t old = schema__path_push_key(c, n->keys[i]->str);
-        schema__err(c, v, "must be a string, a number, a boolean or null, not %s", schema__kind_name(v));
-        schema__path_pop(c, old);
-    }
-}
-
-/* A mapping of strings or numbers (driver_opts). */
-void schema__check_dict_of_scalars(Ctx *c, const Node *n)
-{
-    if (!schema__want_map(c, n))
-        return;
-    for (size_t i = 0; i < n->len; i++) {
-        size_t old = schema__path_push_key(c, n->keys[i]->str);
-        check_scalar(c, n->vals[i]);
-        schema__path_pop(c, old);
-    }
-}
-
-/* command, entrypoint: null, a shell string or an argv list. */
-void schema__check_command(Ctx *c, const Node *n)
-{
-    if (node_is_null(n) || !schema__want_types(c, n, T_STRING | T_SEQ) || n->kind != NODE_SEQ)
-        return;
-    schema__check_list_of_strings(c, n);
-}
-
-/* exec of tend's probes and seed steps: a shell string or a non-empty argv. */
-static void check_exec(Ctx *c, const Node *n)
-{
-    if (node_is_scalar(n))
-        return;
-    if (!n || n->kind != NODE_SEQ) {
-        schema__err(c, n, "must be a string or a list, not %s", schema__kind_name(n));
-        return;
-    }
-    if (n->len == 0) {
-        schema__err(c, n, "must not be empty");
-        return;
-    }
-    schema__check_list_of_strings(c, n);
-}
-
-/* ---- signals ---- */
-
-static bool signal_valid(const char *s)
-{
-    static const char *const names[] = {
-        "HUP",  "INT",  "QUIT", "ILL",  "TRAP", "ABRT", "IOT",    "BUS",   "FPE",
-        "KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM", "TERM",   "STKFLT", "CHLD",
-        "CLD",  "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",    "XCPU",  "XFSZ",
-        "VTALRM", "PROF", "WINCH", "IO", "POLL", "PWR", "SYS",
-    };
-    if (!*s)
-        return false;
-    if (isdigit((unsigned char)*s)) {
-        char *end;
-        errno = 0;
-        long v = strtol(s, &end, 10);
-        return !*end && errno == 0 && v >= 1 && v <= 64;
-    }
-    if (strncasecmp(s, "SIG", 3) == 0)
-        s += 3;
-    for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-        if (strcasecmp(s, names[i]) == 0)
-            return true;
-    /* real-time signals: RTMIN, RTMIN+n, RTMAX-n */
-    if (strncasecmp(s, "RTMIN", 5) == 0 || strncasecmp(s, "RTMAX", 5) == 0) {
-        const char *p = s + 5;
-        if (!*p)
-            return true;
-        if (*p != (toupper((unsigned char)s[4]) == 'N' ? '+' : '-') || !isdigit((unsigned char)p[1]))
-            return false;
-        char *end;
-        long v = strtol(p + 1, &end, 10);
-        return !*end && v >= 0 && v <= 30;
-    }
-    return false;
-}
-
-void schema__check_signal(Ctx *c, const Node *n)
-{
-    if (schema__want_string(c, n) && !signal_valid(n->str))
-        schema__err(c, n, "invalid signal \"%s\"", n->str);
-}
-
 /* ---- service keys ---- */
 
 static void check_extra_hosts(Ctx *c, const Node *n)
@@ -672,8 +99,8 @@ static const Field build_fields[] = {
     {"no_cache", schema__check_bool, 0, 0},
     {"additional_contexts", schema__check_list_or_dict, 0, 0},
     {"network", schema__check_string, 0, 0},
-    {"provenance", check_scalar, 0, 0},
-    {"sbom", check_scalar, 0, 0},
+    {"provenance", schema__check_scalar, 0, 0},
+    {"sbom", schema__check_scalar, 0, 0},
     {"pull", schema__check_bool, 0, 0},
     {"target", schema__check_string, 0, 0},
     {"shm_size", schema__check_size, 0, 0},
@@ -762,7 +189,7 @@ static const Field vol_volume_fields[] = {
 
 static const Field vol_tmpfs_fields[] = {
     {"size", schema__check_size, 0, 0},
-    {"mode", check_scalar, 0, 0},
+    {"mode", schema__check_scalar, 0, 0},
 };
 
 static const Field vol_image_fields[] = {
@@ -979,7 +406,7 @@ static const Field healthcheck_fields[] = {
     {"timeout", schema__check_duration, 0, 0},
     {"start_period", schema__check_duration, 0, 0},
     {"start_interval", schema__check_duration, 0, 0},
-    {"retries", check_int_nonneg, 0, 0},
+    {"retries", schema__check_int_nonneg, 0, 0},
     {"disable", schema__check_bool, 0, 0},
 };
 
@@ -1110,19 +537,6 @@ static void check_cpus(Ctx *c, const Node *n)
 
 /* ---- develop ---- */
 
-static const Field hook_fields[] = {
-    {"command", schema__check_command, F_REQUIRED, 0},
-    {"user", schema__check_string, 0, 0},
-    {"privileged", schema__check_bool, 0, 0},
-    {"working_dir", schema__check_string, 0, 0},
-    {"environment", schema__check_list_or_dict, 0, 0},
-};
-
-void schema__check_hook(Ctx *c, const Node *n)
-{
-    if (schema__want_map(c, n))
-        schema__check_fields(c, n, FIELDS(hook_fields));
-}
 
 static void check_develop_action(Ctx *c, const Node *n)
 {
@@ -1183,13 +597,13 @@ static void check_extends(Ctx *c, const Node *n)
 static void check_xduration(Ctx *c, const Node *n)
 {
     int64_t ns;
-    if (want_text(c, n) && duration_parse(n->str, &ns) < 0)
+    if (schema__want_text(c, n) && duration_parse(n->str, &ns) < 0)
         schema__err(c, n, "invalid duration \"%s\"", n->str);
 }
 
 static void check_xsignal(Ctx *c, const Node *n)
 {
-    if (want_text(c, n) && !signal_valid(n->str))
+    if (schema__want_text(c, n) && !schema__signal_valid(n->str))
         schema__err(c, n, "invalid signal \"%s\"", n->str);
 }
 
@@ -1200,16 +614,16 @@ static void check_runtime(Ctx *c, const Node *n)
 }
 
 static const Field probe_pg_fields[] = {
-    {"host", check_text, 0, 0},
-    {"port", check_port_int, 0, 0},
-    {"user", check_text, 0, 0},
-    {"password", check_text, 0, 0},
-    {"dbname", check_text, 0, 0},
+    {"host", schema__check_text, 0, 0},
+    {"port", schema__check_port_int, 0, 0},
+    {"user", schema__check_text, 0, 0},
+    {"password", schema__check_text, 0, 0},
+    {"dbname", schema__check_text, 0, 0},
 };
 
 static const Field probe_redis_fields[] = {
-    {"host", check_text, 0, 0},
-    {"port", check_port_int, 0, 0},
+    {"host", schema__check_text, 0, 0},
+    {"port", schema__check_port_int, 0, 0},
 };
 
 /* `postgres: true` (defaults) or a mapping of connection settings. */
@@ -1241,12 +655,12 @@ static void check_probe_redis(Ctx *c, const Node *n)
 static void check_http_status(Ctx *c, const Node *n)
 {
     long long v;
-    if (want_int(c, n, &v) && (v < 100 || v > 599))
+    if (schema__want_int(c, n, &v) && (v < 100 || v > 599))
         schema__err(c, n, "invalid HTTP status %lld (expected 100-599)", v);
 }
 
 static const Field probe_http_fields[] = {
-    {"url", check_text, F_REQUIRED, 0},
+    {"url", schema__check_text, F_REQUIRED, 0},
     {"status", check_http_status, 0, 0},
 };
 
@@ -1262,8 +676,8 @@ static void check_probe_http(Ctx *c, const Node *n)
 }
 
 static const Field probe_tcp_fields[] = {
-    {"host", check_text, 0, 0},
-    {"port", check_port_int, F_REQUIRED, 0},
+    {"host", schema__check_text, 0, 0},
+    {"port", schema__check_port_int, F_REQUIRED, 0},
 };
 
 static bool port_text_valid(const char *s)
@@ -1317,12 +731,12 @@ static const Field probe_fields[] = {
     {"http", check_probe_http, 0, 0},
     {"tcp", check_probe_tcp, 0, 0},
     {"log", check_regex, 0, 0},
-    {"exec", check_exec, 0, 0},
+    {"exec", schema__check_exec, 0, 0},
     {"interval", check_xduration, 0, 0},
     {"timeout", check_xduration, 0, 0},
     {"start_period", check_xduration, 0, 0},
     {"start_interval", check_xduration, 0, 0},
-    {"retries", check_int_positive, 0, 0},
+    {"retries", schema__check_int_positive, 0, 0},
 };
 
 /* Reports a mapping that does not hold exactly one of `kinds`: at the
@@ -1359,9 +773,9 @@ static const char *const seed_kinds[] = {"sql", "redis", "exec", NULL};
 
 static const Field seed_fields[] = {
     {"sql", schema__check_string_or_list, 0, 0},
-    {"database", check_text, 0, 0},
+    {"database", schema__check_text, 0, 0},
     {"redis", schema__check_string_or_list, 0, 0},
-    {"exec", check_exec, 0, 0},
+    {"exec", schema__check_exec, 0, 0},
 };
 
 static void check_seed(Ctx *c, const Node *n)
@@ -1406,13 +820,13 @@ static void check_xrule_exec(Ctx *c, const Node *n)
     if (n && n->kind == NODE_MAP)
         schema__check_hook(c, n);
     else
-        check_exec(c, n);
+        schema__check_exec(c, n);
 }
 
 static const Field xrule_fields[] = {
-    {"path", check_text, F_REQUIRED, 0},
+    {"path", schema__check_text, F_REQUIRED, 0},
     {"action", check_xrule_action, 0, 0},
-    {"target", check_text, 0, 0},
+    {"target", schema__check_text, 0, 0},
     {"ignore", schema__check_string_or_list, 0, 0},
     {"include", schema__check_string_or_list, 0, 0},
     {"exec", check_xrule_exec, 0, 0},
@@ -1461,6 +875,44 @@ static void check_xtend_service(Ctx *c, const Node *n)
         schema__check_fields(c, n, FIELDS(xtend_service_fields));
 }
 
+/* ---- small checks of keys tend does not run ---- */
+
+static void check_cgroup(Ctx *c, const Node *n)
+{
+    static const char *const v[] = {"host", "private", NULL};
+    schema__check_enum(c, n, "cgroup", v);
+}
+
+/* An integer within [lo, hi] when written as one; text is compose's to cast. */
+static void check_int_between(Ctx *c, const Node *n, long long lo, long long hi)
+{
+    long long v;
+    if (schema__type(n) != T_INT || node_as_int(n, &v) < 0)
+        return;
+    if (v < lo || v > hi)
+        schema__err(c, n, "must be between %lld and %lld, not %lld", lo, hi, v);
+}
+
+static void check_cpu_count(Ctx *c, const Node *n)
+{
+    check_int_between(c, n, 0, LLONG_MAX);
+}
+
+static void check_cpu_percent(Ctx *c, const Node *n)
+{
+    check_int_between(c, n, 0, 100);
+}
+
+static void check_oom_score_adj(Ctx *c, const Node *n)
+{
+    check_int_between(c, n, -1000, 1000);
+}
+
+static void check_group_add(Ctx *c, const Node *n)
+{
+    schema__check_items(c, n, NULL, T_STRING | T_NUMBER);
+}
+
 /* ---- a service ---- */
 
 static const Field service_fields[] = {
@@ -1502,63 +954,65 @@ static const Field service_fields[] = {
     {"pull_policy", check_pull_policy, 0, 0},
     {"platform", schema__check_string, 0, 0},
     {"x-tend", check_xtend_service, 0, 0},
-    /* Compose keys tend accepts but does not act on */
-    {"annotations", NULL, F_IGNORED, 0},
-    {"attach", NULL, F_IGNORED, 0},
-    {"blkio_config", NULL, F_IGNORED, 0},
-    {"cap_add", NULL, F_IGNORED, 0},
-    {"cap_drop", NULL, F_IGNORED, 0},
-    {"cgroup", NULL, F_IGNORED, 0},
-    {"cgroup_parent", NULL, F_IGNORED, 0},
-    {"configs", NULL, F_IGNORED, 0},
-    {"cpu_count", NULL, F_IGNORED, 0},
-    {"cpu_percent", NULL, F_IGNORED, 0},
-    {"cpu_shares", NULL, F_IGNORED, 0},
-    {"cpu_quota", NULL, F_IGNORED, 0},
-    {"cpu_period", NULL, F_IGNORED, 0},
-    {"cpu_rt_period", NULL, F_IGNORED, 0},
-    {"cpu_rt_runtime", NULL, F_IGNORED, 0},
-    {"cpuset", NULL, F_IGNORED, 0},
-    {"credential_spec", NULL, F_IGNORED, 0},
-    {"deploy", NULL, F_IGNORED, 0},
-    {"device_cgroup_rules", NULL, F_IGNORED, 0},
-    {"devices", NULL, F_IGNORED, 0},
-    {"dns", NULL, F_IGNORED, 0},
-    {"dns_opt", NULL, F_IGNORED, 0},
-    {"dns_search", NULL, F_IGNORED, 0},
-    {"domainname", NULL, F_IGNORED, 0},
-    {"external_links", NULL, F_IGNORED, 0},
-    {"gpus", NULL, F_IGNORED, 0},
-    {"group_add", NULL, F_IGNORED, 0},
-    {"ipc", NULL, F_IGNORED, 0},
-    {"isolation", NULL, F_IGNORED, 0},
-    {"label_file", NULL, F_IGNORED, 0},
-    {"links", NULL, F_IGNORED, 0},
-    {"logging", NULL, F_IGNORED, 0},
-    {"mac_address", NULL, F_IGNORED, 0},
-    {"mem_reservation", NULL, F_IGNORED, 0},
-    {"mem_swappiness", NULL, F_IGNORED, 0},
-    {"memswap_limit", NULL, F_IGNORED, 0},
-    {"models", NULL, F_IGNORED, 0},
-    {"oom_kill_disable", NULL, F_IGNORED, 0},
-    {"oom_score_adj", NULL, F_IGNORED, 0},
-    {"pid", NULL, F_IGNORED, 0},
-    {"pids_limit", NULL, F_IGNORED, 0},
-    {"post_start", NULL, F_IGNORED, 0},
-    {"pre_stop", NULL, F_IGNORED, 0},
-    {"privileged", NULL, F_IGNORED, 0},
-    {"provider", NULL, F_IGNORED, 0},
-    {"pull_refresh_after", NULL, F_IGNORED, 0},
-    {"runtime", NULL, F_IGNORED, 0},
-    {"scale", NULL, F_IGNORED, 0},
-    {"secrets", NULL, F_IGNORED, 0},
-    {"security_opt", NULL, F_IGNORED, 0},
-    {"storage_opt", NULL, F_IGNORED, 0},
-    {"sysctls", NULL, F_IGNORED, 0},
-    {"use_api_socket", NULL, F_IGNORED, 0},
-    {"userns_mode", NULL, F_IGNORED, 0},
-    {"uts", NULL, F_IGNORED, 0},
-    {"volumes_from", NULL, F_IGNORED, 0},
+    /* Compose keys tend accepts but does not act on: checked all the same
+     * (schema-compose.c for the deep ones), as compose checks them. */
+    {"annotations", schema__check_list_or_dict, F_IGNORED, 0},
+    {"attach", NULL, F_IGNORED, T_BOOL | T_STRING},
+    {"blkio_config", schema__check_blkio, F_IGNORED, 0},
+    {"cap_add", schema__check_list_of_strings, F_IGNORED, 0},
+    {"cap_drop", schema__check_list_of_strings, F_IGNORED, 0},
+    {"cgroup", check_cgroup, F_IGNORED, 0},
+    {"cgroup_parent", NULL, F_IGNORED, T_STRING},
+    {"configs", schema__check_svc_secrets, F_IGNORED, 0},
+    {"cpu_count", check_cpu_count, F_IGNORED, T_INT | T_STRING},
+    {"cpu_percent", check_cpu_percent, F_IGNORED, T_INT | T_STRING},
+    {"cpu_shares", NULL, F_IGNORED, T_NUMBER | T_STRING},
+    {"cpu_quota", NULL, F_IGNORED, T_NUMBER | T_STRING},
+    {"cpu_period", NULL, F_IGNORED, T_NUMBER | T_STRING},
+    {"cpu_rt_period", NULL, F_IGNORED, T_NUMBER | T_STRING},
+    {"cpu_rt_runtime", NULL, F_IGNORED, T_NUMBER | T_STRING},
+    {"cpuset", NULL, F_IGNORED, T_STRING},
+    {"credential_spec", schema__check_credential_spec, F_IGNORED, 0},
+    {"deploy", schema__check_deploy, F_IGNORED, 0},
+    {"device_cgroup_rules", schema__check_list_of_strings, F_IGNORED, 0},
+    {"devices", schema__check_devices, F_IGNORED, 0},
+    {"dns", schema__check_string_or_list, F_IGNORED, 0},
+    {"dns_opt", schema__check_list_of_strings, F_IGNORED, 0},
+    {"dns_search", schema__check_string_or_list, F_IGNORED, 0},
+    {"domainname", NULL, F_IGNORED, T_STRING},
+    {"external_links", schema__check_list_of_strings, F_IGNORED, 0},
+    {"gpus", schema__check_gpus, F_IGNORED, 0},
+    {"group_add", check_group_add, F_IGNORED, 0},
+    {"ipc", NULL, F_IGNORED, T_STRING},
+    {"isolation", NULL, F_IGNORED, T_STRING},
+    {"label_file", schema__check_string_or_list, F_IGNORED, 0},
+    {"links", schema__check_list_of_strings, F_IGNORED, 0},
+    {"logging", schema__check_logging, F_IGNORED, 0},
+    {"mac_address", NULL, F_IGNORED, T_STRING},
+    {"mem_reservation", NULL, F_IGNORED, T_INT | T_STRING},
+    {"mem_swappiness", NULL, F_IGNORED, T_INT | T_STRING},
+    {"memswap_limit", NULL, F_IGNORED, T_NUMBER | T_STRING},
+    {"models", schema__check_svc_models, F_IGNORED, 0},
+    {"oom_kill_disable", NULL, F_IGNORED, T_BOOL | T_STRING},
+    {"oom_score_adj", check_oom_score_adj, F_IGNORED, T_INT | T_STRING},
+    {"pid", NULL, F_IGNORED, T_STRING | T_NULL},
+    {"pids_limit", NULL, F_IGNORED, T_NUMBER | T_STRING},
+    {"post_start", schema__check_hooks, F_IGNORED, 0},
+    {"pre_start", schema__check_pre_start, F_IGNORED, 0},
+    {"pre_stop", schema__check_hooks, F_IGNORED, 0},
+    {"privileged", NULL, F_IGNORED, T_BOOL | T_STRING},
+    {"provider", schema__check_provider, F_IGNORED, 0},
+    {"pull_refresh_after", NULL, F_IGNORED, T_STRING},
+    {"runtime", NULL, F_IGNORED, T_STRING},
+    {"scale", NULL, F_IGNORED, T_INT | T_STRING},
+    {"secrets", schema__check_svc_secrets, F_IGNORED, 0},
+    {"security_opt", schema__check_list_of_strings, F_IGNORED, 0},
+    {"storage_opt", NULL, F_IGNORED, T_MAP},
+    {"sysctls", schema__check_list_or_dict, F_IGNORED, 0},
+    {"use_api_socket", NULL, F_IGNORED, T_BOOL},
+    {"userns_mode", NULL, F_IGNORED, T_STRING},
+    {"uts", NULL, F_IGNORED, T_STRING},
+    {"volumes_from", schema__check_list_of_strings, F_IGNORED, 0},
 };
 
 static void check_services(Ctx *c, const Node *n)
@@ -1576,7 +1030,7 @@ static void check_services(Ctx *c, const Node *n)
         size_t old = schema__path_push_key(c, k->str);
         if (v->kind == NODE_MAP)
             schema__check_fields(c, v, FIELDS(service_fields));
-        else if (!node_is_null(v) && !is_reset(v))
+        else if (!node_is_null(v) && !schema__is_reset(v))
             schema__err(c, v, "must be a mapping, not %s", schema__kind_name(v));
         schema__path_pop(c, old);
     }
@@ -1637,7 +1091,7 @@ static void check_named_objects(Ctx *c, const Node *n, const char *what, const F
         size_t old = schema__path_push_key(c, k->str);
         if (v->kind == NODE_MAP)
             schema__check_fields(c, v, fields, nf);
-        else if (!node_is_null(v) && !is_reset(v))
+        else if (!node_is_null(v) && !schema__is_reset(v))
             schema__err(c, v, "must be a mapping or null, not %s", schema__kind_name(v));
         schema__path_pop(c, old);
     }
@@ -1712,10 +1166,11 @@ static const Field top_fields[] = {
     {"networks", check_top_networks, 0, 0},
     {"include", check_include, 0, 0},
     {"x-tend", check_xtend_top, 0, 0},
-    {"secrets", NULL, F_IGNORED, 0},
-    {"configs", NULL, F_IGNORED, 0},
-    {"models", NULL, F_IGNORED, 0},
-    {"version", NULL, F_IGNORED, 0},
+    {"secrets", schema__check_top_secrets, F_IGNORED, 0},
+    {"configs", schema__check_top_configs, F_IGNORED, 0},
+    {"models", schema__check_top_models, F_IGNORED, 0},
+    {"jobs", schema__check_top_jobs, F_IGNORED, 0},
+    {"version", NULL, F_IGNORED, T_STRING},
 };
 
 size_t schema_check(const Node *root, Diag *d, StrVec *ignored)
