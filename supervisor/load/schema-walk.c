@@ -315,7 +315,7 @@ bool schema__want_types(Ctx *c, const Node *n, unsigned types)
         return true;
     _cleanup_free_ char *want = types_text(types);
     /* A number or a boolean where text is wanted: the fix is quotes. */
-    if (types & T_STRING && t & (T_NUMBER | T_BOOL))
+    if ((types & (T_STRING | T_NUMBER | T_BOOL)) == T_STRING && t & (T_NUMBER | T_BOOL))
         schema__err(c, n, "must be %s, not %s (quote it: \"%s\")", want, schema__kind_name(n),
                     n->str);
     else
@@ -519,7 +519,7 @@ void schema__check_dict_of_scalars(Ctx *c, const Node *n)
         return;
     for (size_t i = 0; i < n->len; i++) {
         size_t old = schema__path_push_key(c, n->keys[i]->str);
-        schema__check_scalar(c, n->vals[i]);
+        schema__want_types(c, n->vals[i], T_STRING | T_NUMBER);
         schema__path_pop(c, old);
     }
 }

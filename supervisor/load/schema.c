@@ -99,15 +99,16 @@ static const Field build_fields[] = {
     {"no_cache", schema__check_bool, 0, 0},
     {"additional_contexts", schema__check_list_or_dict, 0, 0},
     {"network", schema__check_string, 0, 0},
-    {"provenance", schema__check_scalar, 0, 0},
-    {"sbom", schema__check_scalar, 0, 0},
+    {"provenance", NULL, 0, T_STRING | T_BOOL},
+    {"sbom", NULL, 0, T_STRING | T_BOOL},
+    {"no_cache_filter", schema__check_string_or_list, 0, 0},
     {"pull", schema__check_bool, 0, 0},
     {"target", schema__check_string, 0, 0},
-    {"shm_size", schema__check_size, 0, 0},
+    {"shm_size", schema__check_size, 0, T_INT | T_STRING},
     {"extra_hosts", check_extra_hosts, 0, 0},
     {"isolation", schema__check_string, 0, 0},
     {"privileged", schema__check_bool, 0, 0},
-    {"secrets", NULL, 0, 0},
+    {"secrets", schema__check_svc_secrets, 0, 0},
     {"tags", schema__check_list_of_strings, 0, 0},
     {"ulimits", check_ulimits, 0, 0},
     {"platforms", schema__check_list_of_strings, 0, 0},
@@ -187,9 +188,18 @@ static const Field vol_volume_fields[] = {
     {"labels", schema__check_list_or_dict, 0, 0},
 };
 
+static void check_tmpfs_size(Ctx *c, const Node *n)
+{
+    long long v;
+    if (schema__type(n) == T_INT && node_as_int(n, &v) == 0 && v < 0)
+        schema__err(c, n, "must be 0 or more, not %lld", v);
+    else
+        schema__check_size(c, n);
+}
+
 static const Field vol_tmpfs_fields[] = {
-    {"size", schema__check_size, 0, 0},
-    {"mode", schema__check_scalar, 0, 0},
+    {"size", check_tmpfs_size, 0, T_INT | T_STRING},
+    {"mode", NULL, 0, T_NUMBER | T_STRING},
 };
 
 static const Field vol_image_fields[] = {
@@ -293,8 +303,8 @@ static void check_port_mode(Ctx *c, const Node *n)
 
 static const Field port_long_fields[] = {
     {"name", schema__check_string, 0, 0},
-    {"target", check_port_target, F_REQUIRED, 0},
-    {"published", check_port_published, 0, 0},
+    {"target", check_port_target, F_REQUIRED, T_INT | T_STRING},
+    {"published", check_port_published, 0, T_INT | T_STRING},
     {"host_ip", schema__check_string, 0, 0},
     {"protocol", check_port_protocol, 0, 0},
     {"mode", check_port_mode, 0, 0},
@@ -361,7 +371,7 @@ static void check_condition(Ctx *c, const Node *n)
 }
 
 static const Field depends_fields[] = {
-    {"condition", check_condition, 0, 0},
+    {"condition", check_condition, F_REQUIRED, 0},
     {"required", schema__check_bool, 0, 0},
     {"restart", schema__check_bool, 0, 0},
 };
@@ -875,6 +885,29 @@ static void check_xtend_service(Ctx *c, const Node *n)
         schema__check_fields(c, n, FIELDS(xtend_service_fields));
 }
 
+/* environment: compose's list_or_dict, and a variable needs a name: an
+ * entry "=value" (or an empty key) would reach the container as no
+ * variable at all, or be refused by the engine when it starts. Compose's
+ * schema lets it through; tend refuses it here, with the line. */
+static void check_environment(Ctx *c, const Node *n)
+{
+    schema__check_list_or_dict(c, n);
+    if (n && n->kind == NODE_SEQ) {
+        for (size_t i = 0; i < n->len; i++) {
+            const Node *it = n->vals[i];
+            if (schema__type(it) != T_STRING || it->str[0] != '=')
+                continue;
+            size_t old = schema__path_push_index(c, i);
+            schema__err(c, it, "invalid entry \"%s\": the variable's name before = is empty", it->str);
+            schema__path_pop(c, old);
+        }
+    } else if (n && n->kind == NODE_MAP) {
+        for (size_t i = 0; i < n->len; i++)
+            if (!n->keys[i]->str[0])
+                schema__err(c, n->keys[i], "a variable's name is empty");
+    }
+}
+
 /* ---- small checks of keys tend does not run ---- */
 
 static void check_cgroup(Ctx *c, const Node *n)
@@ -921,7 +954,7 @@ static const Field service_fields[] = {
     {"build", check_build, 0, 0},
     {"command", schema__check_command, 0, 0},
     {"entrypoint", schema__check_command, 0, 0},
-    {"environment", schema__check_list_or_dict, 0, 0},
+    {"environment", check_environment, 0, 0},
     {"env_file", check_env_file, 0, 0},
     {"volumes", check_volumes, 0, 0},
     {"ports", check_ports, 0, 0},
@@ -1051,9 +1084,46 @@ static void check_external(Ctx *c, const Node *n)
         schema__err(c, n, "must be a boolean or a mapping, not %s", schema__kind_name(n));
 }
 
+/* A mapping of text values (ipam options, aux_addresses). */
+static void check_dict_of_strings(Ctx *c, const Node *n)
+{
+    if (!schema__want_map(c, n))
+        return;
+    for (size_t i = 0; i < n->len; i++) {
+        size_t old = schema__path_push_key(c, n->keys[i]->str);
+        schema__want_string(c, n->vals[i]);
+        schema__path_pop(c, old);
+    }
+}
+
+static const Field ipam_config_fields[] = {
+    {"subnet", schema__check_string, 0, 0},
+    {"ip_range", schema__check_string, 0, 0},
+    {"gateway", schema__check_string, 0, 0},
+    {"aux_addresses", check_dict_of_strings, 0, 0},
+};
+
+static void check_ipam_config_item(Ctx *c, const Node *n)
+{
+    if (schema__want_map(c, n))
+        schema__check_fields(c, n, FIELDS(ipam_config_fields));
+}
+
+static void check_ipam_config(Ctx *c, const Node *n)
+{
+    schema__check_items(c, n, check_ipam_config_item, 0);
+}
+
+static const Field ipam_fields[] = {
+    {"driver", schema__check_string, 0, 0},
+    {"config", check_ipam_config, 0, 0},
+    {"options", check_dict_of_strings, 0, 0},
+};
+
 static void check_ipam(Ctx *c, const Node *n)
 {
-    schema__want_map(c, n);
+    if (schema__want_map(c, n))
+        schema__check_fields(c, n, FIELDS(ipam_fields));
 }
 
 static const Field volume_fields[] = {
