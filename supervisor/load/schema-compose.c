@@ -415,14 +415,22 @@ void schema__check_pre_start(Ctx *c, const Node *n)
 
 /* ---- top level: secrets, configs, models, jobs ---- */
 
-static const Field external_fields[] = {
-    {"name", NULL, 0, STR},
-};
-
+/* external of a secret or config: a boolean (text is cast), or a mapping
+ * whose name is text; compose lets other keys of that mapping pass. */
 static void check_external(Ctx *c, const Node *n)
 {
-    if (schema__want_types(c, n, T_BOOL | T_STRING | T_MAP) && n->kind == NODE_MAP)
-        schema__check_fields(c, n, FIELDS(external_fields));
+    if (!schema__want_types(c, n, T_BOOL | T_STRING | T_MAP))
+        return;
+    if (n->kind != NODE_MAP) {
+        schema__check_bool(c, n);
+        return;
+    }
+    const Node *name = node_get(n, "name");
+    if (name) {
+        size_t old = schema__path_push_key(c, "name");
+        schema__want_string(c, name);
+        schema__path_pop(c, old);
+    }
 }
 
 static void check_driver_opts(Ctx *c, const Node *n)
@@ -474,7 +482,7 @@ static const Field model_fields[] = {
 static void check_named(Ctx *c, const Node *n, const char *what, const Field *fields, size_t nf,
                         bool null_ok)
 {
-    if (node_is_null(n) || !schema__want_map(c, n))
+    if (!schema__want_map(c, n))
         return;
     for (size_t i = 0; i < n->len; i++) {
         const Node *k = n->keys[i], *v = n->vals[i];
@@ -490,14 +498,48 @@ static void check_named(Ctx *c, const Node *n, const char *what, const Field *fi
     }
 }
 
+/* A secret or config comes from one source: file, environment or content
+ * (a config). Reported at the second one. */
+static void check_one_source(Ctx *c, const Node *n)
+{
+    static const char *const sources[] = {"file", "environment", "content"};
+    if (!n || n->kind != NODE_MAP)
+        return;
+    for (size_t i = 0; i < n->len; i++) {
+        const Node *v = n->vals[i];
+        if (v->kind != NODE_MAP)
+            continue;
+        const Node *first = NULL;
+        for (size_t k = 0; k < v->len; k++)
+            for (size_t s = 0; s < ARRAY_SIZE(sources); s++) {
+                if (!streq(v->keys[k]->str, sources[s]))
+                    continue;
+                if (!first) {
+                    first = v->keys[k];
+                    continue;
+                }
+                size_t old = schema__path_push_key(c, n->keys[i]->str);
+                schema__err(c, v->keys[k], "\"%s\" and \"%s\" are two sources; keep one",
+                            first->str, v->keys[k]->str);
+                schema__path_pop(c, old);
+            }
+    }
+}
+
 void schema__check_top_secrets(Ctx *c, const Node *n)
 {
+    size_t before = c->errors;
     check_named(c, n, "secret", FIELDS(secret_fields), false);
+    if (c->errors == before)
+        check_one_source(c, n);
 }
 
 void schema__check_top_configs(Ctx *c, const Node *n)
 {
+    size_t before = c->errors;
     check_named(c, n, "config", FIELDS(config_fields), false);
+    if (c->errors == before)
+        check_one_source(c, n);
 }
 
 void schema__check_top_models(Ctx *c, const Node *n)

@@ -86,18 +86,49 @@ static void check_ulimits(Ctx *c, const Node *n)
     }
 }
 
+/* build.ssh: "default" or ID=PATH entries (or a mapping of them). */
+static void check_build_ssh(Ctx *c, const Node *n)
+{
+    schema__check_list_or_dict(c, n);
+    if (!n || n->kind != NODE_SEQ)
+        return;
+    for (size_t i = 0; i < n->len; i++) {
+        const Node *it = n->vals[i];
+        if (schema__type(it) != T_STRING || streq(it->str, "default") || strchr(it->str, '='))
+            continue;
+        size_t old = schema__path_push_index(c, i);
+        schema__err(c, it, "invalid ssh entry \"%s\" (expected default or ID=PATH)", it->str);
+        schema__path_pop(c, old);
+    }
+}
+
+/* build.additional_contexts: NAME=SOURCE entries, or a mapping of text. */
+static void check_additional_contexts(Ctx *c, const Node *n)
+{
+    if (!schema__want_types(c, n, T_MAP | T_SEQ))
+        return;
+    for (size_t i = 0; i < n->len; i++) {
+        const Node *it = n->vals[i];
+        size_t old = n->kind == NODE_MAP ? schema__path_push_key(c, n->keys[i]->str)
+                                         : schema__path_push_index(c, i);
+        if (schema__want_string(c, it) && n->kind == NODE_SEQ && !strchr(it->str, '='))
+            schema__err(c, it, "invalid entry \"%s\" (expected NAME=SOURCE)", it->str);
+        schema__path_pop(c, old);
+    }
+}
+
 static const Field build_fields[] = {
     {"context", schema__check_string, 0, 0},
     {"dockerfile", schema__check_string, 0, 0},
     {"dockerfile_inline", schema__check_string, 0, 0},
     {"entitlements", schema__check_list_of_strings, 0, 0},
     {"args", schema__check_list_or_dict, 0, 0},
-    {"ssh", schema__check_list_or_dict, 0, 0},
+    {"ssh", check_build_ssh, 0, 0},
     {"labels", schema__check_list_or_dict, 0, 0},
     {"cache_from", schema__check_list_of_strings, 0, 0},
     {"cache_to", schema__check_list_of_strings, 0, 0},
     {"no_cache", schema__check_bool, 0, 0},
-    {"additional_contexts", schema__check_list_or_dict, 0, 0},
+    {"additional_contexts", check_additional_contexts, 0, 0},
     {"network", schema__check_string, 0, 0},
     {"provenance", NULL, 0, T_STRING | T_BOOL},
     {"sbom", NULL, 0, T_STRING | T_BOOL},
@@ -301,11 +332,13 @@ static void check_port_mode(Ctx *c, const Node *n)
     schema__check_enum(c, n, "mode", v);
 }
 
+static void check_ip(Ctx *c, const Node *n);
+
 static const Field port_long_fields[] = {
     {"name", schema__check_string, 0, 0},
     {"target", check_port_target, F_REQUIRED, T_INT | T_STRING},
     {"published", check_port_published, 0, T_INT | T_STRING},
-    {"host_ip", schema__check_string, 0, 0},
+    {"host_ip", check_ip, 0, 0},
     {"protocol", check_port_protocol, 0, 0},
     {"mode", check_port_mode, 0, 0},
     {"app_protocol", schema__check_string, 0, 0},
@@ -920,7 +953,7 @@ static void check_cgroup(Ctx *c, const Node *n)
 static void check_int_between(Ctx *c, const Node *n, long long lo, long long hi)
 {
     long long v;
-    if (schema__type(n) != T_INT || node_as_int(n, &v) < 0)
+    if (!schema__want_int(c, n, &v))
         return;
     if (v < lo || v > hi)
         schema__err(c, n, "must be between %lld and %lld, not %lld", lo, hi, v);
@@ -933,7 +966,10 @@ static void check_cpu_count(Ctx *c, const Node *n)
 
 static void check_cpu_percent(Ctx *c, const Node *n)
 {
-    check_int_between(c, n, 0, 100);
+    if (schema__type(n) == T_INT)
+        check_int_between(c, n, 0, 100);
+    else
+        schema__check_number(c, n); /* text: compose reads a float */
 }
 
 static void check_oom_score_adj(Ctx *c, const Node *n)
@@ -990,7 +1026,7 @@ static const Field service_fields[] = {
     /* Compose keys tend accepts but does not act on: checked all the same
      * (schema-compose.c for the deep ones), as compose checks them. */
     {"annotations", schema__check_list_or_dict, F_IGNORED, 0},
-    {"attach", NULL, F_IGNORED, T_BOOL | T_STRING},
+    {"attach", schema__check_bool, F_IGNORED, T_BOOL | T_STRING},
     {"blkio_config", schema__check_blkio, F_IGNORED, 0},
     {"cap_add", schema__check_list_of_strings, F_IGNORED, 0},
     {"cap_drop", schema__check_list_of_strings, F_IGNORED, 0},
@@ -999,11 +1035,11 @@ static const Field service_fields[] = {
     {"configs", schema__check_svc_secrets, F_IGNORED, 0},
     {"cpu_count", check_cpu_count, F_IGNORED, T_INT | T_STRING},
     {"cpu_percent", check_cpu_percent, F_IGNORED, T_INT | T_STRING},
-    {"cpu_shares", NULL, F_IGNORED, T_NUMBER | T_STRING},
-    {"cpu_quota", NULL, F_IGNORED, T_NUMBER | T_STRING},
-    {"cpu_period", NULL, F_IGNORED, T_NUMBER | T_STRING},
-    {"cpu_rt_period", NULL, F_IGNORED, T_NUMBER | T_STRING},
-    {"cpu_rt_runtime", NULL, F_IGNORED, T_NUMBER | T_STRING},
+    {"cpu_shares", schema__check_int, F_IGNORED, T_INT | T_STRING},
+    {"cpu_quota", schema__check_int, F_IGNORED, T_INT | T_STRING},
+    {"cpu_period", schema__check_int, F_IGNORED, T_INT | T_STRING},
+    {"cpu_rt_period", schema__check_int, F_IGNORED, T_INT | T_STRING},
+    {"cpu_rt_runtime", schema__check_int, F_IGNORED, T_INT | T_STRING},
     {"cpuset", NULL, F_IGNORED, T_STRING},
     {"credential_spec", schema__check_credential_spec, F_IGNORED, 0},
     {"deploy", schema__check_deploy, F_IGNORED, 0},
@@ -1022,22 +1058,22 @@ static const Field service_fields[] = {
     {"links", schema__check_list_of_strings, F_IGNORED, 0},
     {"logging", schema__check_logging, F_IGNORED, 0},
     {"mac_address", NULL, F_IGNORED, T_STRING},
-    {"mem_reservation", NULL, F_IGNORED, T_INT | T_STRING},
-    {"mem_swappiness", NULL, F_IGNORED, T_INT | T_STRING},
-    {"memswap_limit", NULL, F_IGNORED, T_NUMBER | T_STRING},
+    {"mem_reservation", schema__check_size, F_IGNORED, T_INT | T_STRING},
+    {"mem_swappiness", schema__check_size, F_IGNORED, T_INT | T_STRING},
+    {"memswap_limit", schema__check_size, F_IGNORED, T_NUMBER | T_STRING},
     {"models", schema__check_svc_models, F_IGNORED, 0},
-    {"oom_kill_disable", NULL, F_IGNORED, T_BOOL | T_STRING},
+    {"oom_kill_disable", schema__check_bool, F_IGNORED, T_BOOL | T_STRING},
     {"oom_score_adj", check_oom_score_adj, F_IGNORED, T_INT | T_STRING},
     {"pid", NULL, F_IGNORED, T_STRING | T_NULL},
-    {"pids_limit", NULL, F_IGNORED, T_NUMBER | T_STRING},
+    {"pids_limit", schema__check_int, F_IGNORED, T_NUMBER | T_STRING},
     {"post_start", schema__check_hooks, F_IGNORED, 0},
     {"pre_start", schema__check_pre_start, F_IGNORED, 0},
     {"pre_stop", schema__check_hooks, F_IGNORED, 0},
-    {"privileged", NULL, F_IGNORED, T_BOOL | T_STRING},
+    {"privileged", schema__check_bool, F_IGNORED, T_BOOL | T_STRING},
     {"provider", schema__check_provider, F_IGNORED, 0},
     {"pull_refresh_after", NULL, F_IGNORED, T_STRING},
     {"runtime", NULL, F_IGNORED, T_STRING},
-    {"scale", NULL, F_IGNORED, T_INT | T_STRING},
+    {"scale", schema__check_int_nonneg, F_IGNORED, T_INT | T_STRING},
     {"secrets", schema__check_svc_secrets, F_IGNORED, 0},
     {"security_opt", schema__check_list_of_strings, F_IGNORED, 0},
     {"storage_opt", NULL, F_IGNORED, T_MAP},
@@ -1048,10 +1084,10 @@ static const Field service_fields[] = {
     {"volumes_from", schema__check_list_of_strings, F_IGNORED, 0},
 };
 
+/* services, volumes, networks, ...: compose wants a mapping even when it is
+ * empty, and refuses a bare `services:` (null). */
 static void check_services(Ctx *c, const Node *n)
 {
-    if (node_is_null(n))
-        return;
     if (!schema__want_map(c, n))
         return;
     for (size_t i = 0; i < n->len; i++) {
@@ -1150,7 +1186,7 @@ static const Field network_fields[] = {
 static void check_named_objects(Ctx *c, const Node *n, const char *what, const Field *fields,
                                 size_t nf)
 {
-    if (node_is_null(n) || !schema__want_map(c, n))
+    if (!schema__want_map(c, n))
         return;
     for (size_t i = 0; i < n->len; i++) {
         const Node *k = n->keys[i], *v = n->vals[i];
@@ -1185,7 +1221,7 @@ static const Field include_fields[] = {
 
 static void check_include(Ctx *c, const Node *n)
 {
-    if (!schema__want_seq(c, n))
+    if (node_is_null(n) || !schema__want_seq(c, n))
         return;
     for (size_t i = 0; i < n->len; i++) {
         const Node *it = n->vals[i];
