@@ -22,12 +22,18 @@ static void check_order(Ctx *c, const Node *n)
     schema__check_enum(c, n, "order", v);
 }
 
+/* A count compose reads into an unsigned integer (text is cast). */
+static void check_count(Ctx *c, const Node *n)
+{
+    schema__check_int_min(c, n, 0);
+}
+
 static const Field update_fields[] = {
-    {"parallelism", NULL, 0, INT_STR},
+    {"parallelism", check_count, 0, INT_STR},
     {"delay", schema__check_duration, 0, 0},
     {"failure_action", NULL, 0, STR},
     {"monitor", schema__check_duration, 0, 0},
-    {"max_failure_ratio", NULL, 0, NUM_STR},
+    {"max_failure_ratio", schema__check_number, 0, NUM_STR},
     {"order", check_order, 0, 0},
 };
 
@@ -94,7 +100,7 @@ static void check_memory(Ctx *c, const Node *n)
 static const Field limits_fields[] = {
     {"cpus", schema__check_number, 0, NUM_STR},
     {"memory", check_memory, 0, 0},
-    {"pids", NULL, 0, INT_STR},
+    {"pids", schema__check_int, 0, INT_STR},
 };
 
 static const Field reservations_fields[] = {
@@ -131,7 +137,7 @@ static void check_resources(Ctx *c, const Node *n)
 static const Field restart_policy_fields[] = {
     {"condition", NULL, 0, STR},
     {"delay", schema__check_duration, 0, 0},
-    {"max_attempts", NULL, 0, INT_STR},
+    {"max_attempts", check_count, 0, INT_STR},
     {"window", schema__check_duration, 0, 0},
 };
 
@@ -164,7 +170,7 @@ static void check_strings(Ctx *c, const Node *n)
 static const Field placement_fields[] = {
     {"constraints", check_strings, 0, 0},
     {"preferences", check_preferences, 0, 0},
-    {"max_replicas_per_node", NULL, 0, INT_STR},
+    {"max_replicas_per_node", check_count, 0, INT_STR},
 };
 
 static void check_placement(Ctx *c, const Node *n)
@@ -224,6 +230,14 @@ void schema__check_logging(Ctx *c, const Node *n)
         schema__check_fields(c, n, FIELDS(logging_fields));
 }
 
+/* A weight compose reads into a 16-bit unsigned integer, text refused. */
+static void check_blkio_weight_value(Ctx *c, const Node *n)
+{
+    long long v;
+    if (schema__want_int(c, n, &v) && (v < 0 || v > 65535))
+        schema__err(c, n, "must be between 0 and 65535, not %lld", v);
+}
+
 static const Field blkio_limit_fields[] = {
     {"path", NULL, 0, STR},
     {"rate", NULL, 0, INT_STR},
@@ -231,7 +245,7 @@ static const Field blkio_limit_fields[] = {
 
 static const Field blkio_weight_fields[] = {
     {"path", NULL, 0, STR},
-    {"weight", NULL, 0, INT_STR},
+    {"weight", check_blkio_weight_value, 0, T_INT},
 };
 
 static void check_blkio_limit(Ctx *c, const Node *n)
@@ -261,7 +275,7 @@ static const Field blkio_fields[] = {
     {"device_read_iops", check_blkio_limits, 0, 0},
     {"device_write_bps", check_blkio_limits, 0, 0},
     {"device_write_iops", check_blkio_limits, 0, 0},
-    {"weight", NULL, 0, INT_STR},
+    {"weight", check_blkio_weight_value, 0, T_INT},
     {"weight_device", check_blkio_weights, 0, 0},
 };
 
@@ -285,9 +299,11 @@ void schema__check_credential_spec(Ctx *c, const Node *n)
 
 /* ---- devices, gpus, provider, models ---- */
 
+/* The schema requires source only; compose refuses a device without its
+ * target when it loads the file. */
 static const Field device_fields[] = {
     {"source", NULL, F_REQUIRED, STR},
-    {"target", NULL, 0, STR},
+    {"target", NULL, F_REQUIRED, STR},
     {"permissions", NULL, 0, STR},
 };
 
@@ -303,9 +319,19 @@ void schema__check_devices(Ctx *c, const Node *n)
 }
 
 /* gpus: "all", or a list of device requests (capabilities optional). */
+/* count: a number, or "all". */
+static void check_gpu_count(Ctx *c, const Node *n)
+{
+    long long v;
+    if (schema__type(n) == T_STRING && streq(n->str, "all"))
+        return;
+    if (node_as_int(n, &v) < 0)
+        schema__err(c, n, "invalid count \"%s\" (expected all or a number)", n->str);
+}
+
 static const Field gpu_fields[] = {
     {"capabilities", schema__check_list_of_strings, 0, 0},
-    {"count", NULL, 0, INT_STR},
+    {"count", check_gpu_count, 0, INT_STR},
     {"device_ids", schema__check_list_of_strings, 0, 0},
     {"driver", NULL, 0, STR},
     {"options", schema__check_list_or_dict, 0, 0},
@@ -384,7 +410,7 @@ static const Field svc_secret_fields[] = {
     {"target", NULL, 0, STR},
     {"uid", NULL, 0, STR},
     {"gid", NULL, 0, STR},
-    {"mode", NULL, 0, NUM_STR},
+    {"mode", schema__check_int, 0, NUM_STR},
 };
 
 static void check_svc_secret(Ctx *c, const Node *n)

@@ -230,7 +230,7 @@ static void check_tmpfs_size(Ctx *c, const Node *n)
 
 static const Field vol_tmpfs_fields[] = {
     {"size", check_tmpfs_size, 0, T_INT | T_STRING},
-    {"mode", NULL, 0, T_NUMBER | T_STRING},
+    {"mode", schema__check_int_nonneg, 0, T_INT}, /* compose refuses text here */
 };
 
 static const Field vol_image_fields[] = {
@@ -422,10 +422,12 @@ static void check_depends_on(Ctx *c, const Node *n)
     for (size_t i = 0; i < n->len; i++) {
         const Node *v = n->vals[i];
         size_t old = schema__path_push_key(c, n->keys[i]->str);
+        /* compose refuses `db:` with nothing: the long form needs its condition */
         if (v->kind == NODE_MAP)
             schema__check_fields(c, v, FIELDS(depends_fields));
-        else if (!node_is_null(v))
-            schema__err(c, v, "must be a mapping, not %s", schema__kind_name(v));
+        else if (!schema__is_reset(v))
+            schema__err(c, v, "must be a mapping with a condition, not %s (or list the names: depends_on: [%s])",
+                        schema__kind_name(v), n->keys[i]->str);
         schema__path_pop(c, old);
     }
 }
@@ -623,7 +625,7 @@ static void check_develop(Ctx *c, const Node *n)
 
 static const Field extends_fields[] = {
     {"service", schema__check_string, F_REQUIRED, 0},
-    {"file", schema__check_string, 0, 0},
+    {"file", NULL, 0, T_STRING | T_NULL},
 };
 
 static void check_extends(Ctx *c, const Node *n)
@@ -977,6 +979,17 @@ static void check_oom_score_adj(Ctx *c, const Node *n)
     check_int_between(c, n, -1000, 1000);
 }
 
+static void check_storage_opt(Ctx *c, const Node *n)
+{
+    if (!schema__want_map(c, n))
+        return;
+    for (size_t i = 0; i < n->len; i++) {
+        size_t old = schema__path_push_key(c, n->keys[i]->str);
+        schema__want_types(c, n->vals[i], T_STRING | T_NUMBER | T_NULL);
+        schema__path_pop(c, old);
+    }
+}
+
 static void check_group_add(Ctx *c, const Node *n)
 {
     schema__check_items(c, n, NULL, T_STRING | T_NUMBER);
@@ -1076,7 +1089,7 @@ static const Field service_fields[] = {
     {"scale", schema__check_int_nonneg, F_IGNORED, T_INT | T_STRING},
     {"secrets", schema__check_svc_secrets, F_IGNORED, 0},
     {"security_opt", schema__check_list_of_strings, F_IGNORED, 0},
-    {"storage_opt", NULL, F_IGNORED, T_MAP},
+    {"storage_opt", check_storage_opt, F_IGNORED, 0},
     {"sysctls", schema__check_list_or_dict, F_IGNORED, 0},
     {"use_api_socket", NULL, F_IGNORED, T_BOOL},
     {"userns_mode", NULL, F_IGNORED, T_STRING},

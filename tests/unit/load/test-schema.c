@@ -508,7 +508,7 @@ static const char every_key[] =
     "        condition: service_healthy\n"
     "        required: true\n"
     "        restart: true\n"
-    "      cache:\n"
+    "      cache: {condition: service_started}\n"
     "      seed: {condition: service_completed_successfully}\n"
     "    healthcheck:\n"
     "      test: [\"CMD-SHELL\", \"curl -f http://localhost/\"]\n"
