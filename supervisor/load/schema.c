@@ -979,6 +979,14 @@ static void check_oom_score_adj(Ctx *c, const Node *n)
     check_int_between(c, n, -1000, 1000);
 }
 
+/* mem_reservation, memswap_limit, mem_swappiness: a number as written
+ * (memswap_limit -1 is "unlimited"), or a size in text ("512m"). */
+static void check_memory_figure(Ctx *c, const Node *n)
+{
+    if (schema__type(n) == T_STRING)
+        schema__check_size(c, n);
+}
+
 static void check_storage_opt(Ctx *c, const Node *n)
 {
     if (!schema__want_map(c, n))
@@ -1071,9 +1079,9 @@ static const Field service_fields[] = {
     {"links", schema__check_list_of_strings, F_IGNORED, 0},
     {"logging", schema__check_logging, F_IGNORED, 0},
     {"mac_address", NULL, F_IGNORED, T_STRING},
-    {"mem_reservation", schema__check_size, F_IGNORED, T_INT | T_STRING},
-    {"mem_swappiness", schema__check_size, F_IGNORED, T_INT | T_STRING},
-    {"memswap_limit", schema__check_size, F_IGNORED, T_NUMBER | T_STRING},
+    {"mem_reservation", check_memory_figure, F_IGNORED, T_INT | T_STRING},
+    {"mem_swappiness", check_memory_figure, F_IGNORED, T_INT | T_STRING},
+    {"memswap_limit", check_memory_figure, F_IGNORED, T_NUMBER | T_STRING},
     {"models", schema__check_svc_models, F_IGNORED, 0},
     {"oom_kill_disable", schema__check_bool, F_IGNORED, T_BOOL | T_STRING},
     {"oom_score_adj", check_oom_score_adj, F_IGNORED, T_INT | T_STRING},

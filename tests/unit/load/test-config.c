@@ -610,6 +610,35 @@ TEST(model_reads_every_field)
     free(root);
 }
 
+/* A value that came through ${...} is text to compose, whatever it reads
+ * as: `user: ${UID}` with UID=1000 is fine, `user: 1000` is not. */
+TEST(interpolated_values_are_text)
+{
+    char *root = tmp_root();
+    REQUIRE(root);
+    write_file(root, "compose.yaml",
+               "services:\n  a:\n    image: nginx\n    user: ${UID}\n    hostname: ${EMPTY}\n");
+    char *envp[] = {"UID=1000", "EMPTY=", NULL};
+    ConfigOptions o = {0};
+    Project *p;
+    Diag d = {0};
+    CHECK(load(&o, root, envp, &p, &d) == 0);
+    project_free(p);
+    diag_free(&d);
+    config_options_free(&o);
+
+    write_file(root, "compose.yaml", "services:\n  a:\n    image: nginx\n    user: 1000\n");
+    ConfigOptions o2 = {0};
+    Diag d2 = {0};
+    CHECK(load(&o2, root, envp, &p, &d2) == -EINVAL);
+    CHECK(first_error(&d2) && strstr(first_error(&d2), "services.a.user: must be a string, not a number"));
+    project_free(p);
+    diag_free(&d2);
+    config_options_free(&o2);
+    rm_rf(root);
+    free(root);
+}
+
 /* ---- malformed files ---- */
 
 static char *replace_file(const char *expected, const char *path)
