@@ -345,7 +345,12 @@ bool node_is_null(const Node *n)
     if (n->kind != NODE_SCALAR || n->style != STYLE_PLAIN)
         return false;
     const char *s = n->str;
-    return !*s || streq(s, "~") || streq(s, "null") || streq(s, "Null") || streq(s, "NULL");
+    if (!*s)
+        return true;
+    /* Most scalars are not null: one look at the first letter says so. */
+    if (*s != '~' && *s != 'n' && *s != 'N')
+        return false;
+    return streq(s, "~") || streq(s, "null") || streq(s, "Null") || streq(s, "NULL");
 }
 
 bool node_is_scalar(const Node *n)

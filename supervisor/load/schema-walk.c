@@ -45,8 +45,18 @@ size_t schema__path_push_key(Ctx *c, const char *key)
 
 size_t schema__path_push_index(Ctx *c, size_t i)
 {
+    /* Written by hand: strbuf_printf allocates, and every list item of a
+     * big file comes through here. */
+    char buf[24], *p = buf + sizeof(buf);
+    *--p = '\0';
+    *--p = ']';
+    do {
+        *--p = (char)('0' + i % 10);
+        i /= 10;
+    } while (i);
+    *--p = '[';
     size_t old = c->path.len;
-    strbuf_printf(&c->path, "[%zu]", i);
+    strbuf_puts(&c->path, p);
     return old;
 }
 
