@@ -926,17 +926,19 @@ static void check_xtend_service(Ctx *c, const Node *n)
  * schema lets it through; tend refuses it here, with the line. */
 static void check_environment(Ctx *c, const Node *n)
 {
-    schema__check_list_or_dict(c, n);
     if (n && n->kind == NODE_SEQ) {
+        /* one pass, so that the messages come in the order of the file */
         for (size_t i = 0; i < n->len; i++) {
             const Node *it = n->vals[i];
-            if (schema__type(it) != T_STRING || it->str[0] != '=')
-                continue;
             size_t old = schema__path_push_index(c, i);
-            schema__err(c, it, "invalid entry \"%s\": the variable's name before = is empty", it->str);
+            if (schema__want_string(c, it) && it->str[0] == '=')
+                schema__err(c, it, "invalid entry \"%s\": the variable's name before = is empty", it->str);
             schema__path_pop(c, old);
         }
-    } else if (n && n->kind == NODE_MAP) {
+        return;
+    }
+    schema__check_list_or_dict(c, n);
+    if (n && n->kind == NODE_MAP) {
         for (size_t i = 0; i < n->len; i++)
             if (!n->keys[i]->str[0])
                 schema__err(c, n->keys[i], "a variable's name is empty");
