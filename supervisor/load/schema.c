@@ -2,10 +2,11 @@
  * tend's x-tend additions, before canonicalization, so that every message
  * speaks of the syntax the user actually wrote and points at the line where
  * it was written. The check is table-driven: each mapping level has a table
- * of known keys, each with a checker for its value. Keys of the Compose
- * format that tend does not run are accepted and listed as ignored; keys
- * that tend runs are checked in depth, because later stages (canon, model)
- * trust the shapes this module lets through. Messages have the form
+ * of known keys, each with a checker for its value (the walk is in
+ * schema-walk.c). Keys of the Compose format that tend does not run are
+ * listed as ignored and checked as compose checks them (schema-compose.c);
+ * keys that tend runs are checked in depth, because later stages (canon,
+ * model) trust the shapes this module lets through. Messages have the form
  * "PATH: problem", PATH being the dotted Compose path of the offending
  * value ("services.web.ports[0]"). */
 #include "load/schema.h"
