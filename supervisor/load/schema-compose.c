@@ -251,13 +251,13 @@ static const Field blkio_weight_fields[] = {
 static void check_blkio_limit(Ctx *c, const Node *n)
 {
     if (schema__want_map(c, n))
-        schema__check_fields(c, n, FIELDS(blkio_limit_fields));
+        schema__check_fields_no_ext(c, n, FIELDS(blkio_limit_fields));
 }
 
 static void check_blkio_weight(Ctx *c, const Node *n)
 {
     if (schema__want_map(c, n))
-        schema__check_fields(c, n, FIELDS(blkio_weight_fields));
+        schema__check_fields_no_ext(c, n, FIELDS(blkio_weight_fields));
 }
 
 static void check_blkio_limits(Ctx *c, const Node *n)
@@ -282,7 +282,7 @@ static const Field blkio_fields[] = {
 void schema__check_blkio(Ctx *c, const Node *n)
 {
     if (schema__want_map(c, n))
-        schema__check_fields(c, n, FIELDS(blkio_fields));
+        schema__check_fields_no_ext(c, n, FIELDS(blkio_fields));
 }
 
 static const Field credential_spec_fields[] = {

@@ -57,6 +57,8 @@ void schema__err(Ctx *c, const Node *n, const char *fmt, ...) _printf_(3, 4);
 const char *schema__kind_name(const Node *n);
 /* Checks each key of m against fields (x- keys pass), then required keys. */
 void schema__check_fields(Ctx *c, const Node *m, const Field *fields, size_t n);
+/* The same where compose allows no x- keys (env_file entries, blkio_config). */
+void schema__check_fields_no_ext(Ctx *c, const Node *m, const Field *fields, size_t n);
 /* Each item of the list n with check (after a type check when types). */
 void schema__check_items(Ctx *c, const Node *n, CheckFn check, unsigned types);
 

@@ -190,13 +190,13 @@ static const Field *field_find(const Field *fields, size_t n, const char *name)
 
 /* Checks every entry of mapping `m` against `fields`, then the required
  * keys. Extension keys ("x-...") not in the table pass unchecked. */
-void schema__check_fields(Ctx *c, const Node *m, const Field *fields, size_t n)
+static void check_fields_ext(Ctx *c, const Node *m, const Field *fields, size_t n, bool ext_ok)
 {
     for (size_t i = 0; i < m->len; i++) {
         const Node *k = m->keys[i];
         const Field *f = field_find(fields, n, k->str);
         if (!f) {
-            if (!str_startswith(k->str, "x-"))
+            if (!ext_ok || !str_startswith(k->str, "x-"))
                 unknown_key(c, k, fields, n);
             continue;
         }
@@ -211,6 +211,16 @@ void schema__check_fields(Ctx *c, const Node *m, const Field *fields, size_t n)
     for (size_t i = 0; i < n; i++)
         if (fields[i].flags & F_REQUIRED && node_index(m, fields[i].name) < 0)
             schema__err(c, m, "missing required key \"%s\"", fields[i].name);
+}
+
+void schema__check_fields(Ctx *c, const Node *m, const Field *fields, size_t n)
+{
+    check_fields_ext(c, m, fields, n, true);
+}
+
+void schema__check_fields_no_ext(Ctx *c, const Node *m, const Field *fields, size_t n)
+{
+    check_fields_ext(c, m, fields, n, false);
 }
 
 void schema__check_items(Ctx *c, const Node *n, CheckFn check, unsigned types)

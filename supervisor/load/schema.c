@@ -163,7 +163,7 @@ static void check_env_file_item(Ctx *c, const Node *n)
 {
     if (!schema__want_types(c, n, T_STRING | T_MAP) || n->kind != NODE_MAP)
         return;
-    schema__check_fields(c, n, FIELDS(env_file_fields));
+    schema__check_fields_no_ext(c, n, FIELDS(env_file_fields));
 }
 
 static void check_env_file(Ctx *c, const Node *n)
