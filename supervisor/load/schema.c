@@ -1121,9 +1121,10 @@ static void check_services(Ctx *c, const Node *n)
             continue;
         }
         size_t old = schema__path_push_key(c, k->str);
+        /* compose refuses a service written as `web:` alone */
         if (v->kind == NODE_MAP)
             schema__check_fields(c, v, FIELDS(service_fields));
-        else if (!node_is_null(v) && !schema__is_reset(v))
+        else if (!schema__is_reset(v))
             schema__err(c, v, "must be a mapping, not %s", schema__kind_name(v));
         schema__path_pop(c, old);
     }

@@ -675,7 +675,7 @@ static const char every_key[] =
     "  h:\n"
     "    image: h\n"
     "    x-tend: {probe: {postgres: true}}\n"
-    "  base:\n"
+    "  base: {}\n"
     "volumes:\n"
     "  data:\n"
     "  cache:\n"
