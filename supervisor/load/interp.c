@@ -315,6 +315,7 @@ size_t interp_tree(Arena *a, Node *root, EnvLookupFn lookup_fn, void *ud, Diag *
             return 1;
         }
         root->str = arena_strdup(a, out);
+        root->interpolated = true;
         return 0;
     }
     case NODE_MAP:

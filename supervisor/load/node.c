@@ -44,6 +44,17 @@ void diag_warning(Diag *d, const Loc *loc, const char *fmt, ...)
     d->warnings++;
 }
 
+/* A line that belongs to the error before it (the second place of a YAML
+ * syntax error): neither an error nor a warning of its own. */
+static void diag_note(Diag *d, const Loc *loc, const char *fmt, ...) _printf_(3, 4);
+static void diag_note(Diag *d, const Loc *loc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    diag_vadd(d, loc, "note", fmt, ap);
+    va_end(ap);
+}
+
 void diag_free(Diag *d)
 {
     strvec_free(&d->msgs);
@@ -85,6 +96,132 @@ Node *node_bool(Arena *a, bool v, const Loc *loc)
     return n;
 }
 
+/* ---- the key index of big maps ----
+ *
+ * A services file of 500 services makes maps of 500 keys (services,
+ * volumes), and every stage looks names up in them: the reader for
+ * duplicate keys, merge, canon and the model for each reference. A linear
+ * lookup there made loading quadratic. A map that reaches INDEX_MIN keys
+ * through node.c gets an open-addressing table of (hash, position), in the
+ * arena of the map. The table remembers the keys array and length it was
+ * built for; a lookup that finds them changed, or a slot whose key moved,
+ * rebuilds it (or falls back to the linear walk), so code elsewhere that
+ * compacts or sorts keys[] in place stays correct. */
+
+enum { INDEX_MIN = 16 };
+
+typedef struct IndexSlot {
+    uint32_t hash;
+    uint32_t pos; /* position + 1; 0: empty */
+} IndexSlot;
+
+struct NodeIndex {
+    Arena *a;
+    Node **keys; /* the keys array and length the table holds */
+    size_t len;
+    size_t mask; /* slots - 1; slots is a power of two, at least 2 * len */
+    IndexSlot *slots;
+};
+
+static uint32_t key_hash(const char *s)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* Adds key position i; an earlier position of the same key stays, as the
+ * linear walk finds the first one. */
+static void index_put(NodeIndex *x, size_t i)
+{
+    const char *key = x->keys[i]->str;
+    if (!key)
+        return;
+    uint32_t h = key_hash(key);
+    for (size_t s = h & x->mask;; s = (s + 1) & x->mask) {
+        IndexSlot *sl = &x->slots[s];
+        if (!sl->pos) {
+            *sl = (IndexSlot){h, (uint32_t)i + 1};
+            return;
+        }
+        if (sl->hash == h && streq(x->keys[sl->pos - 1]->str, key))
+            return;
+    }
+}
+
+/* (Re)builds the table of `map` for its current keys, with room to grow. */
+static void index_build(NodeIndex *x, const Node *map)
+{
+    size_t nslots = 64;
+    while (nslots < map->len * 4)
+        nslots *= 2;
+    if (!x->slots || x->mask + 1 < nslots / 2 || x->mask + 1 < map->len * 2) {
+        x->slots = arena_alloc(x->a, nslots * sizeof(IndexSlot));
+        x->mask = nslots - 1;
+    } else {
+        memset(x->slots, 0, (x->mask + 1) * sizeof(IndexSlot));
+    }
+    x->keys = map->keys;
+    x->len = map->len;
+    for (size_t i = 0; i < map->len; i++)
+        index_put(x, i);
+}
+
+/* Called after a key was appended to `map` through node.c. */
+static void index_note_append(Arena *a, Node *map)
+{
+    NodeIndex *x = map->index;
+    if (!x) {
+        if (map->len < INDEX_MIN)
+            return;
+        x = map->index = arena_alloc(a, sizeof(NodeIndex));
+        x->a = a;
+        index_build(x, map);
+        return;
+    }
+    if (x->keys == map->keys && x->len + 1 == map->len && map->len * 2 <= x->mask + 1) {
+        x->len++;
+        index_put(x, map->len - 1);
+    } else {
+        index_build(x, map);
+    }
+}
+
+/* The walk of small maps: most keys differ in their first letter, which is
+ * compared before calling strcmp. */
+static ssize_t index_linear(const Node *map, const char *key)
+{
+    for (size_t i = 0; i < map->len; i++) {
+        const char *k = map->keys[i]->str;
+        if (k && k[0] == key[0] && streq(k, key))
+            return (ssize_t)i;
+    }
+    return -1;
+}
+
+static ssize_t index_find(const Node *map, const char *key)
+{
+    NodeIndex *x = map->index;
+    if (x->keys != map->keys || x->len != map->len)
+        index_build(x, map);
+    uint32_t h = key_hash(key);
+    for (size_t s = h & x->mask;; s = (s + 1) & x->mask) {
+        const IndexSlot *sl = &x->slots[s];
+        if (!sl->pos)
+            return -1;
+        if (sl->hash != h)
+            continue;
+        const char *k = map->keys[sl->pos - 1]->str;
+        if (k && streq(k, key))
+            return (ssize_t)sl->pos - 1;
+        /* The key at that position changed (keys sorted or swapped in
+         * place): the table is stale. */
+        index_build(x, map);
+        return index_linear(map, key);
+    }
+}
+
 static void node_grow(Arena *a, Node *n, bool with_keys)
 {
     if (n->len < n->cap)
@@ -98,6 +235,9 @@ static void node_grow(Arena *a, Node *n, bool with_keys)
         Node **keys = arena_alloc(a, cap * sizeof(Node *));
         if (n->len)
             memcpy(keys, n->keys, n->len * sizeof(Node *));
+        /* Same keys at the same positions: the index still holds. */
+        if (n->index && n->index->keys == n->keys)
+            n->index->keys = keys;
         n->keys = keys;
     }
     n->cap = cap;
@@ -120,6 +260,7 @@ void node_map_set_node(Arena *a, Node *map, Node *key, Node *val)
     map->keys[map->len] = key;
     map->vals[map->len] = val;
     map->len++;
+    index_note_append(a, map);
 }
 
 void node_map_set(Arena *a, Node *map, const char *key, Node *val)
@@ -150,6 +291,7 @@ Node *node_copy(Arena *a, const Node *n)
         return NULL;
     Node *c = node_new(a, n->kind, &n->loc);
     c->style = n->style;
+    c->interpolated = n->interpolated;
     c->tag = n->tag;
     c->str = n->str ? arena_strdup(a, n->str) : NULL;
     if (n->kind == NODE_MAP || n->kind == NODE_SEQ) {
@@ -164,6 +306,11 @@ Node *node_copy(Arena *a, const Node *n)
             if (n->kind == NODE_MAP)
                 c->keys[i] = node_copy(a, n->keys[i]);
         }
+        if (n->kind == NODE_MAP && n->len >= INDEX_MIN) {
+            c->index = arena_alloc(a, sizeof(NodeIndex));
+            c->index->a = a;
+            index_build(c->index, c);
+        }
     }
     return c;
 }
@@ -174,10 +321,9 @@ ssize_t node_index(const Node *map, const char *key)
 {
     if (!map || map->kind != NODE_MAP)
         return -1;
-    for (size_t i = 0; i < map->len; i++)
-        if (map->keys[i]->str && streq(map->keys[i]->str, key))
-            return (ssize_t)i;
-    return -1;
+    if (map->index)
+        return index_find(map, key);
+    return index_linear(map, key);
 }
 
 Node *node_get(const Node *map, const char *key)
@@ -199,7 +345,12 @@ bool node_is_null(const Node *n)
     if (n->kind != NODE_SCALAR || n->style != STYLE_PLAIN)
         return false;
     const char *s = n->str;
-    return !*s || streq(s, "~") || streq(s, "null") || streq(s, "Null") || streq(s, "NULL");
+    if (!*s)
+        return true;
+    /* Most scalars are not null: one look at the first letter says so. */
+    if (*s != '~' && *s != 'n' && *s != 'N')
+        return false;
+    return streq(s, "~") || streq(s, "null") || streq(s, "Null") || streq(s, "NULL");
 }
 
 bool node_is_scalar(const Node *n)
@@ -339,14 +490,29 @@ static void add_anchor(Loader *l, const yaml_char_t *name, Node *n)
     l->anchors[l->n_anchors++] = (Anchor){xstrdup((const char *)name), n};
 }
 
+/* A syntax error. libyaml knows two places: where the construct it was
+ * reading started (context_mark: the opening quote, the "[" or the
+ * mapping) and where it found the problem (problem_mark, often the end of
+ * the file for an unclosed quote). Both are told, the start first, as two
+ * lines:
+ *   f.yaml:2:12: error: invalid YAML: while scanning a quoted scalar that starts here
+ *   f.yaml:9:1: note: found unexpected end of stream
+ * When libyaml gives no context, or it is the same place, one line. */
 static void fail_parser(Loader *l, yaml_parser_t *p)
 {
     Loc loc = mark_loc(l, p->problem_mark);
     const char *problem = p->problem ? p->problem : "malformed YAML";
-    if (p->context)
+    bool two = p->context && (p->context_mark.line != p->problem_mark.line ||
+                              p->context_mark.column != p->problem_mark.column);
+    if (two) {
+        Loc cloc = mark_loc(l, p->context_mark);
+        diag_error(l->d, &cloc, "invalid YAML: %s that starts here", p->context);
+        diag_note(l->d, &loc, "%s", problem);
+    } else if (p->context) {
         diag_error(l->d, &loc, "invalid YAML: %s %s", problem, p->context);
-    else
+    } else {
         diag_error(l->d, &loc, "invalid YAML: %s", problem);
+    }
     l->failed = true;
 }
 
@@ -386,6 +552,7 @@ static void apply_merge_keys(Loader *l, Node *map)
     map->vals = out->vals;
     map->len = out->len;
     map->cap = out->cap;
+    map->index = out->index;
 }
 
 /* Reads one node starting with event ev (already taken). Recursion depth is
@@ -513,6 +680,7 @@ static Node *load_node(Loader *l, yaml_parser_t *p, yaml_event_t *ev, int depth)
             n->keys[n->len] = key;
             n->vals[n->len] = val;
             n->len++;
+            index_note_append(l->a, n);
         }
         apply_merge_keys(l, n);
         if (l->failed)

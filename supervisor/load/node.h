@@ -29,9 +29,11 @@ typedef enum ScalarStyle {
 } ScalarStyle;
 
 typedef struct Node Node;
+typedef struct NodeIndex NodeIndex;
 struct Node {
     NodeKind kind;
     ScalarStyle style;
+    bool interpolated; /* its text came through ${...} (interp.c): a string to Compose */
     Loc loc;
     const char *tag;  /* "!reset", "!override", or NULL (other tags dropped) */
     char *str;        /* scalar text (arena); NULL for map, seq and null */
@@ -39,6 +41,7 @@ struct Node {
     size_t cap;
     Node **keys;      /* map keys (scalars), parallel to vals */
     Node **vals;      /* map values or seq items */
+    NodeIndex *index; /* hash of a big map's keys (node.c); a cache, may be NULL */
 };
 
 /* ---- diagnostics ---- */
@@ -70,6 +73,12 @@ Node *node_copy(Arena *a, const Node *n); /* deep */
 
 Node *node_get(const Node *map, const char *key); /* NULL if absent or not a map */
 Node *node_get_key(const Node *map, const char *key); /* the key node */
+/* The position of `key` in `map`, or -1. Big maps (16 keys or more) built
+ * through the functions above keep a hash index of their keys, so a lookup
+ * there costs the same in a map of 10 or 10,000 keys. Code that edits
+ * keys[] or len by hand stays correct (the index notices a new keys array,
+ * a new length or a moved key and rebuilds), as long as it does not put a
+ * different key at a position without changing len: use node_map_set*. */
 ssize_t node_index(const Node *map, const char *key);
 bool node_is_null(const Node *n);   /* NULL, ~, null, Null, NULL or empty plain */
 bool node_is_scalar(const Node *n); /* non-null scalar */

@@ -4,9 +4,10 @@
  * formats that can be checked locally (durations, byte sizes, port and
  * volume short syntax, restart policies, depends_on conditions, enums).
  * Keys of the Compose format that tend does not run (deploy, secrets,
- * configs, logging, ...) are accepted and collected so `tend config` can
- * report them as ignored. Any key starting with "x-" is accepted anywhere an
- * extension is allowed. */
+ * configs, logging, ...) are checked as docker compose checks them, and
+ * collected so `tend config` can report them as ignored. Types are read as
+ * compose reads YAML (1.2): `1000` is a number, `yes` and ${X} are text.
+ * Any key starting with "x-" is accepted anywhere an extension is allowed. */
 #pragma once
 
 #include "load/node.h"

@@ -674,6 +674,35 @@ TEST(model_reads_every_field)
     free(root);
 }
 
+/* A value that came through ${...} is text to compose, whatever it reads
+ * as: `user: ${UID}` with UID=1000 is fine, `user: 1000` is not. */
+TEST(interpolated_values_are_text)
+{
+    char *root = tmp_root();
+    REQUIRE(root);
+    write_file(root, "compose.yaml",
+               "services:\n  a:\n    image: nginx\n    user: ${UID}\n    hostname: ${EMPTY}\n");
+    char *envp[] = {"UID=1000", "EMPTY=", NULL};
+    ConfigOptions o = {0};
+    Project *p;
+    Diag d = {0};
+    CHECK(load(&o, root, envp, &p, &d) == 0);
+    project_free(p);
+    diag_free(&d);
+    config_options_free(&o);
+
+    write_file(root, "compose.yaml", "services:\n  a:\n    image: nginx\n    user: 1000\n");
+    ConfigOptions o2 = {0};
+    Diag d2 = {0};
+    CHECK(load(&o2, root, envp, &p, &d2) == -EINVAL);
+    CHECK(first_error(&d2) && strstr(first_error(&d2), "services.a.user: must be a string, not a number"));
+    project_free(p);
+    diag_free(&d2);
+    config_options_free(&o2);
+    rm_rf(root);
+    free(root);
+}
+
 /* ---- malformed files ---- */
 
 static char *replace_file(const char *expected, const char *path)
@@ -731,7 +760,22 @@ TEST(malformed_files_give_their_exact_first_error)
         Project *p = NULL;
         Diag d = {0};
         int r = config_load(&o, &p, &d);
-        const char *got = first_error(&d);
+        /* The first error and, when .expected has more lines, the lines
+         * that follow it (the note of a YAML syntax error). */
+        const char *first = first_error(&d);
+        _cleanup_free_ char *got = NULL;
+        if (first) {
+            size_t at = 0, lines = 1;
+            while (d.msgs.v[at] != first)
+                at++;
+            for (const char *c = want; *c; c++)
+                lines += *c == '\n';
+            StrBuf g;
+            strbuf_init(&g, 0);
+            for (size_t k = at; k < d.msgs.n && k < at + lines; k++)
+                strbuf_printf(&g, "%s%s", k > at ? "\n" : "", d.msgs.v[k]);
+            got = strbuf_steal(&g);
+        }
         if (r != -EINVAL || !got || !streq(got, want)) {
             printf("#   %s: r=%d\n#     got:      %s\n#     expected: %s\n", names.v[i], r,
                    got ? got : "(no error)", want);

@@ -29,8 +29,10 @@ static char *load_error(const char *yaml, size_t max_nodes)
     char *msg = NULL;
     if (n)
         msg = xstrdup("(loaded without error)");
-    else if (d.errors != 1 || d.msgs.n != 1)
+    else if (d.errors != 1 || d.msgs.n < 1 || d.msgs.n > 2)
         msg = xasprintf("(%zu errors, %zu messages)", d.errors, d.msgs.n);
+    else if (d.msgs.n == 2) /* a syntax error: its start, then its note */
+        msg = xasprintf("%s\n%s", d.msgs.v[0], d.msgs.v[1]);
     else
         msg = xstrdup(d.msgs.v[0]);
     diag_free(&d);
@@ -384,16 +386,21 @@ TEST(load_syntax_errors)
 {
     CHECK_ERR("a: b: c\n", 0,
               "t.yaml:1:5: error: invalid YAML: mapping values are not allowed in this context");
+    /* where the construct started first, then where the problem was found */
     CHECK_ERR("a: [1, 2\nb: 3\n", 0,
-              "t.yaml:2:2: error: invalid YAML: did not find expected ',' or ']' while parsing a "
-              "flow sequence");
+              "t.yaml:1:4: error: invalid YAML: while parsing a flow sequence that starts here\n"
+              "t.yaml:2:2: note: did not find expected ',' or ']'");
     char *m = load_error("a:\n  - x\n - y\n", 0);
-    CHECK(str_startswith(m, "t.yaml:3:2: error: invalid YAML: "));
+    CHECK(str_startswith(m, "t.yaml:1:1: error: invalid YAML: while parsing a block mapping that starts here\n"
+                            "t.yaml:3:2: note: "));
     free(m);
-    m = load_error("a: \"unterminated\n", 0);
-    CHECK(str_startswith(m, "t.yaml:"));
-    CHECK(strstr(m, ": error: invalid YAML: ") != NULL);
-    free(m);
+    /* an unclosed quote: where it opened, not only the end of the file */
+    CHECK_ERR("a: 1\nb: \"unterminated\nc: 2\n", 0,
+              "t.yaml:2:4: error: invalid YAML: while scanning a quoted scalar that starts here\n"
+              "t.yaml:4:1: note: found unexpected end of stream");
+    CHECK_ERR("a: {x: 1, y: 2\n", 0,
+              "t.yaml:1:4: error: invalid YAML: while parsing a flow mapping that starts here\n"
+              "t.yaml:2:1: note: did not find expected ',' or '}'");
 }
 
 TEST(load_second_document_error)

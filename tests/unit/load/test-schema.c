@@ -127,7 +127,7 @@ TEST(extension_keys_pass_unchecked)
              "    image: nginx\n"
              "    x-anything: {whatever: [1]}\n"
              "    healthcheck:\n"
-             "      test: [CMD, true]\n"
+             "      test: [CMD, \"true\"]\n"
              "      x-note: hi\n"
              "volumes:\n"
              "  data:\n"
@@ -168,10 +168,24 @@ TEST(wrong_types)
     CHECK_ONE("- a\n", "t.yaml:1:1: error: the top level must be a mapping, not a list");
 }
 
-TEST(scalars_read_as_strings_where_text_is_expected)
+/* As compose reads YAML (1.2): `no` is text, `1000` and `true` are not;
+ * quoted text is cast where a number or a boolean is wanted. */
+TEST(scalars_read_as_compose_reads_them)
 {
-    CHECK_OK("services:\n  web:\n    image: nginx\n    user: 1000\n    restart: no\n"
-             "    hostname: 123\n    init: \"true\"\n    healthcheck:\n      retries: \"3\"\n");
+    CHECK_OK("services:\n  web:\n    image: nginx\n    user: \"1000\"\n    restart: no\n"
+             "    hostname: \"123\"\n    init: \"true\"\n    healthcheck:\n      retries: \"3\"\n");
+    CHECK_ONE("services:\n  web:\n    user: 1000\n",
+              "t.yaml:3:11: error: services.web.user: must be a string, not a number (quote it: "
+              "\"1000\")");
+    CHECK_ONE("services:\n  web:\n    hostname: true\n",
+              "t.yaml:3:15: error: services.web.hostname: must be a string, not a boolean (quote "
+              "it: \"true\")");
+    CHECK_ONE("services:\n  web:\n    command: [echo, 1]\n",
+              "t.yaml:3:21: error: services.web.command[1]: must be a string, not a number (quote "
+              "it: \"1\")");
+    CHECK_ONE("services:\n  web:\n    healthcheck:\n      test: 42\n",
+              "t.yaml:4:13: error: services.web.healthcheck.test: must be a string or a list, not a "
+              "number (quote it: \"42\")");
 }
 
 /* ---- values ---- */
@@ -181,6 +195,9 @@ TEST(durations_and_sizes)
     CHECK_ONE("services:\n  web:\n    healthcheck:\n      interval: 5x\n",
               "t.yaml:4:17: error: services.web.healthcheck.interval: invalid duration \"5x\"");
     CHECK_ONE("services:\n  web:\n    stop_grace_period: 10\n",
+              "t.yaml:3:24: error: services.web.stop_grace_period: must be a string, not a number "
+              "(quote it: \"10\")");
+    CHECK_ONE("services:\n  web:\n    stop_grace_period: \"10\"\n",
               "t.yaml:3:24: error: services.web.stop_grace_period: invalid duration \"10\"");
     CHECK_ONE("services:\n  web:\n    mem_limit: 12q\n",
               "t.yaml:3:16: error: services.web.mem_limit: invalid size \"12q\"");
@@ -239,7 +256,7 @@ TEST(restart_condition_and_enums)
               "(expected always, never, missing, build, if_not_present, daily, weekly or "
               "every_<duration>)");
     CHECK_OK("services:\n  web:\n    pull_policy: every_12h30m\n");
-    CHECK_ONE("services:\n  web:\n    healthcheck:\n      test: [RUN, true]\n",
+    CHECK_ONE("services:\n  web:\n    healthcheck:\n      test: [RUN, \"true\"]\n",
               "t.yaml:4:14: error: services.web.healthcheck.test[0]: invalid test type \"RUN\" "
               "(expected NONE, CMD or CMD-SHELL)");
     CHECK_ONE("services:\n  web:\n    healthcheck:\n      retries: -1\n",
@@ -259,11 +276,11 @@ TEST(names)
 TEST(signals)
 {
     CHECK_OK("services:\n  a:\n    stop_signal: SIGTERM\n  b:\n    stop_signal: TERM\n"
-             "  c:\n    stop_signal: 15\n  d:\n    stop_signal: SIGRTMIN+3\n"
+             "  c:\n    stop_signal: \"15\"\n  d:\n    stop_signal: SIGRTMIN+3\n"
              "  e:\n    stop_signal: sigint\n");
     CHECK_ONE("services:\n  web:\n    stop_signal: SIGFOO\n",
               "t.yaml:3:18: error: services.web.stop_signal: invalid signal \"SIGFOO\"");
-    CHECK_ONE("services:\n  web:\n    stop_signal: 65\n",
+    CHECK_ONE("services:\n  web:\n    stop_signal: \"65\"\n",
               "t.yaml:3:18: error: services.web.stop_signal: invalid signal \"65\"");
 }
 
@@ -491,7 +508,7 @@ static const char every_key[] =
     "        condition: service_healthy\n"
     "        required: true\n"
     "        restart: true\n"
-    "      cache:\n"
+    "      cache: {condition: service_started}\n"
     "      seed: {condition: service_completed_successfully}\n"
     "    healthcheck:\n"
     "      test: [\"CMD-SHELL\", \"curl -f http://localhost/\"]\n"
@@ -613,7 +630,7 @@ static const char every_key[] =
     "    tmpfs: /run\n"
     "    restart: on-failure:5\n"
     "    pull_policy: every_1d\n"
-    "    stop_signal: 2\n"
+    "    stop_signal: \"2\"\n"
     "    cpus: \"0.5\"\n"
     "    extends: {service: base, file: common.yaml}\n"
     "    x-tend:\n"
@@ -658,7 +675,7 @@ static const char every_key[] =
     "  h:\n"
     "    image: h\n"
     "    x-tend: {probe: {postgres: true}}\n"
-    "  base:\n"
+    "  base: {}\n"
     "volumes:\n"
     "  data:\n"
     "  cache:\n"
@@ -708,7 +725,9 @@ TEST(every_key_passes)
 
 /* Replays tests/data/bad/NNN-*.yaml (except 090-099, which hold errors of
  * other load stages) through the YAML reader and the schema and compares
- * the first message with NNN-*.expected, FILE standing for the path. */
+ * the first messages with the lines of NNN-*.expected, FILE standing for
+ * the path (a YAML syntax error has two lines: where the construct
+ * started, then where the problem was found). */
 TEST(bad_files_give_their_expected_first_error)
 {
     const char *data = getenv("TEND_TEST_DATA");
@@ -737,23 +756,30 @@ TEST(bad_files_give_their_expected_first_error)
         }
         while (exp_len && (exp[exp_len - 1] == '\n' || exp[exp_len - 1] == '\r'))
             exp[--exp_len] = '\0';
-        if (!str_startswith(exp, "FILE")) {
-            printf("#   %s: expected line does not start with FILE\n", name);
-            test_failed_ = true;
-            continue;
-        }
-        _cleanup_free_ char *want = xasprintf("%s%s", path, exp + 4);
 
         Arena *a = arena_new();
         Diag d = {0};
         Node *root = yaml_load_file(a, path, &d);
         if (root)
             schema_check(root, &d, NULL);
-        const char *got = d.msgs.n ? d.msgs.v[0] : NULL;
-        if (!got || !streq(got, want)) {
-            printf("#   %s\n#     got:      %s\n#     expected: %s\n", name,
-                   got ? got : "(no error)", want);
-            test_failed_ = true;
+        size_t line_no = 0;
+        for (char *line = exp, *next; line; line = next, line_no++) {
+            next = strchr(line, '\n');
+            if (next)
+                *next++ = '\0';
+            if (!str_startswith(line, "FILE")) {
+                printf("#   %s: expected line %zu does not start with FILE\n", name, line_no + 1);
+                test_failed_ = true;
+                break;
+            }
+            _cleanup_free_ char *want = xasprintf("%s%s", path, line + 4);
+            const char *got = line_no < d.msgs.n ? d.msgs.v[line_no] : NULL;
+            if (!got || !streq(got, want)) {
+                printf("#   %s (line %zu)\n#     got:      %s\n#     expected: %s\n", name,
+                       line_no + 1, got ? got : "(no error)", want);
+                test_failed_ = true;
+                break;
+            }
         }
         diag_free(&d);
         arena_free(a);
