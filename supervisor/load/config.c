@@ -190,7 +190,7 @@ static Node *load_tree(Loader *l, const char *path, const char *data, size_t len
     }
     if (!l->o->no_interpolate)
         interp_tree(l->a, root, env_lookup, l->env, l->d);
-    schema_check(root, l->d, l->ignored);
+    schema_check_file(root, l->d, l->ignored);
     if (l->d->errors > errors0)
         return NULL;
     canon_file(l->a, root, base_dir, l->d);
@@ -598,6 +598,10 @@ static int load(const ConfigOptions *o, const char *mem_name, const char *mem_da
     }
     merge_strip_tags(merged);
     merge_unique(p->arena, merged);
+    if (schema_check_merged(merged, d)) {
+        project_free(p);
+        return -EINVAL;
+    }
     canon_merged(p->arena, merged, p->workdir);
     p->tree = merged;
 

@@ -498,7 +498,7 @@ static void check_runtime_flags(Ctx *c, const Node *n)
 
 static const Field model_fields[] = {
     {"name", NULL, 0, STR},
-    {"model", NULL, F_REQUIRED, STR},
+    {"model", NULL, F_MERGED, STR},
     {"context_size", NULL, 0, T_INT},
     {"runtime_flags", check_runtime_flags, 0, 0},
 };

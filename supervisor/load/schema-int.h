@@ -9,11 +9,21 @@
 
 #include "load/node.h"
 
+/* What a walk reports: everything (one file alone), everything but the
+ * F_MERGED keys a mapping lacks (one of several files: another may bring
+ * them), or only those (the merged files, as Compose checks them). */
+typedef enum SchemaMode {
+    SCHEMA_ALL,
+    SCHEMA_FILE,
+    SCHEMA_MERGED,
+} SchemaMode;
+
 typedef struct Ctx {
     Diag *d;
     StrVec *ignored;
     StrBuf path; /* dotted path of the value being checked */
     size_t errors;
+    SchemaMode mode;
 } Ctx;
 
 typedef void (*CheckFn)(Ctx *c, const Node *n);
@@ -21,6 +31,7 @@ typedef void (*CheckFn)(Ctx *c, const Node *n);
 enum {
     F_REQUIRED = 1 << 0,
     F_IGNORED = 1 << 1, /* Compose key that tend accepts but does not run */
+    F_MERGED = 1 << 2,  /* required of the merged files, not of each one */
 };
 
 /* The types of the Compose schema, as compose reads a YAML value (YAML 1.2

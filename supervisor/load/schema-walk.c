@@ -76,6 +76,8 @@ static const char *schema__path_str(const Ctx *c)
 void schema__err(Ctx *c, const Node *n, const char *fmt, ...) _printf_(3, 4);
 void schema__err(Ctx *c, const Node *n, const char *fmt, ...)
 {
+    if (c->mode == SCHEMA_MERGED)
+        return; /* its files were checked one by one */
     va_list ap;
     va_start(ap, fmt);
     _cleanup_free_ char *msg = xvasprintf(fmt, ap);
@@ -208,9 +210,16 @@ static void check_fields_ext(Ctx *c, const Node *m, const Field *fields, size_t 
             f->check(c, v);
         schema__path_pop(c, old);
     }
-    for (size_t i = 0; i < n; i++)
-        if (fields[i].flags & F_REQUIRED && node_index(m, fields[i].name) < 0)
+    for (size_t i = 0; i < n; i++) {
+        bool merged = fields[i].flags & F_MERGED;
+        bool want = c->mode == SCHEMA_ALL || (c->mode == SCHEMA_FILE ? !merged : merged);
+        if (want && fields[i].flags & (F_REQUIRED | F_MERGED) && node_index(m, fields[i].name) < 0) {
+            SchemaMode mode = c->mode;
+            c->mode = SCHEMA_ALL;
             schema__err(c, m, "missing required key \"%s\"", fields[i].name);
+            c->mode = mode;
+        }
+    }
 }
 
 void schema__check_fields(Ctx *c, const Node *m, const Field *fields, size_t n)

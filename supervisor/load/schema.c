@@ -405,7 +405,7 @@ static void check_condition(Ctx *c, const Node *n)
 }
 
 static const Field depends_fields[] = {
-    {"condition", check_condition, F_REQUIRED, 0},
+    {"condition", check_condition, F_MERGED, 0}, /* an override may give only {required: false} */
     {"required", schema__check_bool, 0, 0},
     {"restart", schema__check_bool, 0, 0},
 };
@@ -1304,9 +1304,9 @@ static const Field top_fields[] = {
     {"version", NULL, F_IGNORED, T_STRING},
 };
 
-size_t schema_check(const Node *root, Diag *d, StrVec *ignored)
+static size_t check_mode(const Node *root, Diag *d, StrVec *ignored, SchemaMode mode)
 {
-    Ctx c = {.d = d, .ignored = ignored};
+    Ctx c = {.d = d, .ignored = ignored, .mode = mode};
     strbuf_init(&c.path, 1 << 16);
     if (!root || root->kind != NODE_MAP) {
         schema__err(&c, root, "the top level must be a mapping, not %s", schema__kind_name(root));
@@ -1315,4 +1315,19 @@ size_t schema_check(const Node *root, Diag *d, StrVec *ignored)
     }
     strbuf_free(&c.path);
     return c.errors;
+}
+
+size_t schema_check(const Node *root, Diag *d, StrVec *ignored)
+{
+    return check_mode(root, d, ignored, SCHEMA_ALL);
+}
+
+size_t schema_check_file(const Node *root, Diag *d, StrVec *ignored)
+{
+    return check_mode(root, d, ignored, SCHEMA_FILE);
+}
+
+size_t schema_check_merged(const Node *root, Diag *d)
+{
+    return check_mode(root, d, NULL, SCHEMA_MERGED);
 }

@@ -17,6 +17,12 @@
  * one "services.NAME.KEY" (or top-level "KEY") entry per accepted-but-not-run
  * key. Returns the number of errors found. */
 size_t schema_check(const Node *root, Diag *d, StrVec *ignored);
+/* The same in two halves, for several files merged, as Compose checks
+ * them: each file without the keys an entry needs only once merged (an
+ * override may give part of an entry: depends_on: {db: {required:
+ * false}}), then the merged tree for those keys only. */
+size_t schema_check_file(const Node *root, Diag *d, StrVec *ignored);
+size_t schema_check_merged(const Node *root, Diag *d);
 
 /* Best suggestion among `candidates` (NULL-terminated) for a misspelt word,
  * or NULL when none is close enough. */
