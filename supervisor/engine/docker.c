@@ -6,6 +6,7 @@
 #include "engine/docker.h"
 
 #include "load/canon.h"
+#include "load/gojson.h"
 #include "engine/imgbuild.h"
 
 #include <errno.h>
@@ -137,15 +138,6 @@ static void open_events(DockerRt *d, const char *since);
 
 /* ---- small helpers ---- */
 
-static uint64_t fnv1a(const char *s, size_t n, uint64_t h)
-{
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 char *docker_container_name(const Project *p, const Service *s)
 {
     if (s->oneoff_name)
@@ -164,14 +156,8 @@ static char *image_name(const Project *p, const Service *s)
 
 char *docker_config_hash(const Project *p, const Service *s)
 {
-    StrBuf b;
-    strbuf_init(&b, 0);
-    json_emit(s->node, &b);
-    uint64_t h = fnv1a(b.data ? b.data : "", b.len, 14695981039346656037ULL);
-    /* What the model adds beyond the node: resolved names. */
-    h = fnv1a(p->name, strlen(p->name), h);
-    strbuf_free(&b);
-    return xasprintf("%016llx", (unsigned long long)h);
+    (void)p;
+    return gojson_service_hash(s); /* the very hash docker compose v5 writes */
 }
 
 static const char *network_engine_name(const Project *p, const char *key)
