@@ -62,6 +62,7 @@ struct Container {
     int64_t adopted_ns;    /* when it was adopted (monotonic) */
     bool image_checked;    /* cur_image is known */
     char *cur_image;       /* the ID the image name points at now ("" unknown) */
+    char *image_id;        /* the image's ID when it was checked before create (NULL unknown) */
     json_t *entry;         /* the container's entry in the list, if it exists */
     bool pulled;
     JsonLines pull_lines;
@@ -1290,8 +1291,17 @@ static json_t *create_body(Container *c, char **ret_err)
     json_object_set_new(labels, LABEL_FILES, json_string(files.data ? files.data : ""));
     strbuf_free(&files);
     json_object_set_new(labels, LABEL_VERSION, json_string(TEND_COMPOSE_VERSION));
-    json_object_set_new(labels, "com.docker.compose.depends_on", json_string(""));
-    json_object_set_new(labels, "com.docker.compose.image", json_string(c->image));
+    /* As compose writes them: "db:service_healthy:false,cache:...". */
+    StrBuf deps;
+    strbuf_init(&deps, 0);
+    for (size_t i = 0; i < s->n_deps; i++)
+        strbuf_printf(&deps, "%s%s:%s:%s", i ? "," : "", s->deps[i].service,
+                      dep_condition_to_string(s->deps[i].condition), s->deps[i].restart ? "true" : "false");
+    json_object_set_new(labels, "com.docker.compose.depends_on", json_string(deps.data ? deps.data : ""));
+    strbuf_free(&deps);
+    /* Compose recreates a container whose image label is not the ID of the
+     * image it would run now: the ID, as compose writes it. */
+    json_object_set_new(labels, LABEL_IMAGE, json_string(c->image_id ? c->image_id : c->image));
     json_object_set_new(b, "Labels", labels);
 
     json_t *exposed = json_object();
@@ -1574,10 +1584,12 @@ static void pull(Container *c)
 static void on_image(void *ud, int status, json_t *body, const char *err)
 {
     Container *c = ud;
-    (void)body;
     c->req = NULL;
     const char *policy = c->s->pull_policy ? c->s->pull_policy : "missing";
     if (status == 200) {
+        const char *id = json_string_value(json_object_get(body, "Id"));
+        free(c->image_id);
+        c->image_id = id ? xstrdup(id) : NULL;
         create(c);
         return;
     }
@@ -1906,6 +1918,8 @@ static void on_explain_image(void *ud, int status, json_t *body, const char *err
     Container want = {.d = d, .s = x->s, .dry = true};
     want.image = image_name(d->p, x->s);
     want.hash = docker_config_hash(d->p, x->s);
+    if (status == 200)
+        want.image_id = (char *)json_string_value(json_object_get(body, "Id")); /* borrowed, not freed */
     char *e = NULL;
     json_t *b = create_body(&want, &e);
     char *diff = b ? ctr_config_diff(b, x->have, status == 200 ? body : NULL) : NULL;
@@ -2063,6 +2077,7 @@ void docker_container_free(Container *c)
     jsonlines_free(&c->pull_lines);
     free(c->name);
     free(c->image);
+    free(c->image_id);
     free(c->hash);
     free(c->id);
     free(c->cur_image);

@@ -68,6 +68,7 @@ typedef struct DockerOther {
 #define LABEL_FILES "com.docker.compose.project.config_files"
 #define LABEL_NETWORK "com.docker.compose.network"
 #define LABEL_VOLUME "com.docker.compose.volume"
+#define LABEL_IMAGE "com.docker.compose.image" /* the image ID the container was made from */
 
 DockerRt *docker_new(uv_loop_t *loop, const Project *p, LogMux *mux, char **ret_err);
 void docker_free(DockerRt *d);
