@@ -186,11 +186,11 @@ static int cmd_config(ConfigOptions *o, int argc, char **argv)
                 continue; /* a dependency the selection brought in */
             if (getenv("TEND_HASH_JSON")) { /* for a diff against compose-go's JSON */
                 strbuf_printf(&out, "%s ", s->name);
-                gojson_service(s, &out);
+                gojson_service(s, NULL, NULL, &out);
                 strbuf_putc(&out, '\n');
                 continue;
             }
-            _cleanup_free_ char *h = gojson_service_hash(s);
+            _cleanup_free_ char *h = gojson_service_hash(s, NULL, NULL);
             strbuf_printf(&out, "%s %s\n", s->name, h);
         }
         break;

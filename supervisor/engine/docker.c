@@ -155,12 +155,6 @@ static char *image_name(const Project *p, const Service *s)
     return xasprintf("%s-%s", p->name, s->name); /* Compose's name for a built image */
 }
 
-char *docker_config_hash(const Project *p, const Service *s)
-{
-    (void)p;
-    return gojson_service_hash(s); /* the very hash docker compose v5 writes */
-}
-
 static const char *network_engine_name(const Project *p, const char *key)
 {
     for (size_t i = 0; i < p->n_networks; i++)
@@ -199,6 +193,37 @@ static char *label_filter(const char *project, const char *service)
 
 /* ---- the project: networks, volumes, events ---- */
 
+/* The ID of another service's container, for a hash that names it
+ * (network_mode: service:NAME): the one tend follows, else the one found
+ * while preparing; NULL when there is none yet. */
+static const char *service_ctr_id(void *ud, const char *service)
+{
+    DockerRt *d = ud;
+    for (Container *c = d->list; c; c = c->next)
+        if (c->s && streq(c->s->name, service) && !c->s->oneoff_name && c->id && *c->id)
+            return c->id;
+    const Service *s = project_service(d->p, service);
+    if (!s || !d->existing)
+        return NULL;
+    _cleanup_free_ char *name = docker_container_name(d->p, s);
+    size_t i;
+    json_t *it;
+    json_array_foreach(d->existing, i, it)
+    {
+        const char *n0 = json_string_value(json_array_get(json_object_get(it, "Names"), 0));
+        if (n0 && n0[0] == '/' && streq(n0 + 1, name))
+            return json_string_value(json_object_get(it, "Id"));
+    }
+    return NULL;
+}
+
+/* The config-hash of a service, the very one docker compose v5 writes
+ * (load/gojson.c), with the containers it names resolved as compose does. */
+static char *docker_config_hash(DockerRt *d, const Service *s)
+{
+    return gojson_service_hash(s, service_ctr_id, d);
+}
+
 static Container *find_by_id(DockerRt *d, const char *id)
 {
     for (Container *c = d->list; c; c = c->next)
@@ -218,7 +243,7 @@ static void tell_other(DockerRt *d, DockerOtherKind kind, const Service *s, cons
         return;
     const char *hash = json_string_value(json_object_get(attrs, LABEL_HASH));
     const char *version = json_string_value(json_object_get(attrs, LABEL_VERSION));
-    _cleanup_free_ char *mine = s ? docker_config_hash(d->p, s) : NULL;
+    _cleanup_free_ char *mine = s ? docker_config_hash(d, s) : NULL;
     _cleanup_free_ char *maker =
         version && !tends && !streq(version, TEND_COMPOSE_VERSION) ? xasprintf("docker compose %s", version) : NULL;
     DockerOther o = {
@@ -1499,6 +1524,10 @@ static json_t *create_body(Container *c, char **ret_err)
 
 static void create(Container *c)
 {
+    if (gojson_has_refs(c->s)) { /* the container it names may have come since look_up */
+        free(c->hash);
+        c->hash = docker_config_hash(c->d, c->s);
+    }
     char *err = NULL;
     json_t *b = create_body(c, &err);
     if (!b) {
@@ -1828,6 +1857,10 @@ static void look_up(Container *c)
 {
     DockerRt *d = c->d;
     const Service *s = c->s;
+    if (gojson_has_refs(s)) { /* the container it names is there by now */
+        free(c->hash);
+        c->hash = docker_config_hash(d, s);
+    }
     if (c->first_start && d->existing) {
         json_t *mine = json_array();
         size_t i = 0;
@@ -1876,7 +1909,7 @@ static Container *container_new(DockerRt *d, const Service *s, const ContainerCb
     c->ud = ud;
     c->name = docker_container_name(d->p, s);
     c->image = image_name(d->p, s);
-    c->hash = docker_config_hash(d->p, s);
+    c->hash = docker_config_hash(d, s);
     c->src_out = logmux_source(d->mux, s->name, LOG_STDOUT);
     c->src_err = logmux_source(d->mux, s->name, LOG_STDERR);
     c->next = d->list;
@@ -1917,7 +1950,7 @@ static void on_explain_image(void *ud, int status, json_t *body, const char *err
     explain_unlink(x);
     Container want = {.d = d, .s = x->s, .dry = true};
     want.image = image_name(d->p, x->s);
-    want.hash = docker_config_hash(d->p, x->s);
+    want.hash = docker_config_hash(d, x->s);
     if (status == 200)
         want.image_id = (char *)json_string_value(json_object_get(body, "Id")); /* borrowed, not freed */
     char *e = NULL;

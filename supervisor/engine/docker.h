@@ -126,8 +126,6 @@ bool docker_adopted(const Container *c);
 /* Stops following the container (the container itself is left as is). */
 void docker_container_free(Container *c);
 
-/* The configuration hash of a service as tend runs it (hex). */
-char *docker_config_hash(const Project *p, const Service *s);
 /* <project>-<service>-1, or container_name. malloc'd. */
 char *docker_container_name(const Project *p, const Service *s);
 

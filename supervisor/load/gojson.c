@@ -49,6 +49,8 @@ typedef enum GoKind {
     GO_OBJLIST,  /* []struct */
     GO_OBJMAP,   /* map[string]*struct, sorted; null values as null */
     GO_ANY,      /* no Go type known here: written generically */
+    GO_NSREF,    /* network_mode, ipc, pid: "service:NAME" as "container:ID" */
+    GO_VOLFROM,  /* volumes_from: a service as its container's ID */
 } GoKind;
 
 typedef struct GoField GoField;
@@ -204,7 +206,7 @@ static const GoField f_service[] = {
     {"healthcheck", GO_OBJ, f_healthcheck},
     {"image", GO_STR, NULL},
     {"init", GO_BOOLP, NULL},
-    {"ipc", GO_STR, NULL},
+    {"ipc", GO_NSREF, NULL},
     {"isolation", GO_STR, NULL},
     {"labels", GO_MAP, NULL},
     {"label_file", GO_LIST, NULL},
@@ -219,11 +221,11 @@ static const GoField f_service[] = {
     {"mac_address", GO_STR, NULL},
     {"models", GO_ANY, NULL},
     {"net", GO_STR, NULL},
-    {"network_mode", GO_STR, NULL},
+    {"network_mode", GO_NSREF, NULL},
     {"networks", GO_OBJMAP, f_service_network},
     {"oom_kill_disable", GO_BOOL, NULL},
     {"oom_score_adj", GO_INT, NULL},
-    {"pid", GO_STR, NULL},
+    {"pid", GO_NSREF, NULL},
     {"pids_limit", GO_INT, NULL},
     {"platform", GO_STR, NULL},
     {"ports", GO_OBJLIST, f_port},
@@ -250,7 +252,7 @@ static const GoField f_service[] = {
     {"uts", GO_STR, NULL},
     {"volume_driver", GO_STR, NULL},
     {"volumes", GO_OBJLIST, f_volume},
-    {"volumes_from", GO_LIST, NULL},
+    {"volumes_from", GO_VOLFROM, NULL},
     {"working_dir", GO_STR, NULL},
     {"pre_start", GO_ANY, NULL},
     {"post_start", GO_OBJLIST, f_hook},
@@ -442,7 +444,14 @@ static char *go_path_clean(const char *p)
 
 /* ---- values ---- */
 
-static bool emit_value(StrBuf *b, const GoField *f, const Node *v, const Service *s);
+/* What one emission reads beside the tree. */
+typedef struct GoCtx {
+    const Service *s;
+    GojsonResolve resolve;
+    void *ud;
+} GoCtx;
+
+static bool emit_value(StrBuf *b, const GoField *f, const Node *v, const GoCtx *x);
 
 /* An untyped value: maps in written order, plain scalars as YAML reads them. */
 static void emit_any(StrBuf *b, const Node *v)
@@ -518,7 +527,7 @@ static void emit_list(StrBuf *b, const Node *v)
     strbuf_putc(b, ']');
 }
 
-static void emit_struct(StrBuf *b, const GoField *fields, const Node *v, const Service *s);
+static void emit_struct(StrBuf *b, const GoField *fields, const Node *v, const GoCtx *x);
 
 static void emit_env(StrBuf *b, const Service *s)
 {
@@ -596,8 +605,9 @@ static void emit_short_item(StrBuf *b, const GoField *sub, const char *str)
 }
 
 /* Writes the value of one field; false when Go would leave it out. */
-static bool emit_value(StrBuf *b, const GoField *f, const Node *v, const Service *s)
+static bool emit_value(StrBuf *b, const GoField *f, const Node *v, const GoCtx *x)
 {
+    const Service *s = x->s;
     bool null = !v || v->kind == NODE_NULL || (v->kind == NODE_SCALAR && !v->str);
     long long i;
     int64_t ns;
@@ -825,10 +835,10 @@ static bool emit_value(StrBuf *b, const GoField *f, const Node *v, const Service
     case GO_OBJ:
         if (null || v->kind != NODE_MAP)
             return false;
-        emit_struct(b, f->sub, v, s);
+        emit_struct(b, f->sub, v, x);
         return true;
     case GO_OBJV:
-        emit_struct(b, f->sub, v && v->kind == NODE_MAP ? v : NULL, s);
+        emit_struct(b, f->sub, v && v->kind == NODE_MAP ? v : NULL, x);
         return true;
     case GO_OBJLIST:
         if (null || v->kind != NODE_SEQ || v->len == 0)
@@ -840,7 +850,7 @@ static bool emit_value(StrBuf *b, const GoField *f, const Node *v, const Service
             if (v->vals[j]->kind == NODE_SCALAR && v->vals[j]->str)
                 emit_short_item(b, f->sub, v->vals[j]->str);
             else
-                emit_struct(b, f->sub, v->vals[j], s);
+                emit_struct(b, f->sub, v->vals[j], x);
         }
         strbuf_putc(b, ']');
         return true;
@@ -858,7 +868,7 @@ static bool emit_value(StrBuf *b, const GoField *f, const Node *v, const Service
             if (!val || val->kind != NODE_MAP)
                 strbuf_puts(b, "null");
             else
-                emit_struct(b, f->sub, val, s);
+                emit_struct(b, f->sub, val, x);
         }
         strbuf_putc(b, '}');
         free(ix);
@@ -869,13 +879,53 @@ static bool emit_value(StrBuf *b, const GoField *f, const Node *v, const Service
             return false;
         emit_any(b, v);
         return true;
+    case GO_NSREF: {
+        if (null || v->kind != NODE_SCALAR || !v->str[0])
+            return false;
+        const char *id = x->resolve && str_startswith(v->str, "service:") ? x->resolve(x->ud, v->str + 8) : NULL;
+        if (id) {
+            _cleanup_free_ char *m = xasprintf("container:%s", id);
+            go_string(b, m);
+        } else {
+            go_string(b, v->str);
+        }
+        return true;
+    }
+    case GO_VOLFROM: {
+        if (null || v->kind != NODE_SEQ || v->len == 0)
+            return false;
+        /* compose: "container:NAME[:mode]" becomes NAME, "SERVICE[:mode]"
+         * the ID of the service's container (the mode dropped both ways). */
+        strbuf_putc(b, '[');
+        for (size_t j = 0; j < v->len; j++) {
+            const char *e = scalar(v->vals[j]) ? scalar(v->vals[j]) : "";
+            if (j)
+                strbuf_putc(b, ',');
+            if (!x->resolve) {
+                go_string(b, e);
+                continue;
+            }
+            const char *colon = strchr(e, ':');
+            _cleanup_free_ char *head = colon ? xstrndup(e, (size_t)(colon - e)) : xstrdup(e);
+            if (streq(head, "container") && colon) {
+                const char *end = strchr(colon + 1, ':');
+                _cleanup_free_ char *name = end ? xstrndup(colon + 1, (size_t)(end - colon - 1)) : xstrdup(colon + 1);
+                go_string(b, name);
+            } else {
+                const char *id = x->resolve(x->ud, head);
+                go_string(b, id ? id : e);
+            }
+        }
+        strbuf_putc(b, ']');
+        return true;
+    }
     }
     return false;
 }
 
 /* One struct: its fields in declaration order. A short-form volume gets
  * the empty options object compose-go's short-syntax parser leaves. */
-static void emit_struct(StrBuf *b, const GoField *fields, const Node *v, const Service *s)
+static void emit_struct(StrBuf *b, const GoField *fields, const Node *v, const GoCtx *x)
 {
     strbuf_putc(b, '{');
     bool first = true;
@@ -901,7 +951,7 @@ static void emit_struct(StrBuf *b, const GoField *fields, const Node *v, const S
             if (wrote)
                 strbuf_puts(b, "{}");
         } else {
-            wrote = emit_value(b, f, val, s);
+            wrote = emit_value(b, f, val, x);
         }
         if (wrote) {
             first = false;
@@ -922,20 +972,33 @@ static const GoField *service_field(const char *key)
     return NULL;
 }
 
-void gojson_service(const Service *s, StrBuf *out)
+void gojson_service(const Service *s, GojsonResolve resolve, void *ud, StrBuf *out)
 {
+    GoCtx x = {.s = s, .resolve = resolve, .ud = ud};
     /* Every key in the pinned order. compose-go has no field beyond these
      * (a key it does not know fails its schema), so nothing is appended
      * after them. The environment comes from the model, so it is written
      * even when the tree has none (env_file alone). */
-    emit_struct(out, f_service, s->node, s);
+    emit_struct(out, f_service, s->node, &x);
 }
 
-char *gojson_service_hash(const Service *s)
+bool gojson_has_refs(const Service *s)
+{
+    static const char *const modes[] = {"network_mode", "ipc", "pid"};
+    for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+        const char *m = scalar(node_get(s->node, modes[i]));
+        if (m && str_startswith(m, "service:"))
+            return true;
+    }
+    const Node *vf = node_get(s->node, "volumes_from");
+    return vf && vf->kind == NODE_SEQ && vf->len > 0;
+}
+
+char *gojson_service_hash(const Service *s, GojsonResolve resolve, void *ud)
 {
     StrBuf b;
     strbuf_init(&b, 0);
-    gojson_service(s, &b);
+    gojson_service(s, resolve, ud, &b);
     char hex[65];
     sha256_hex_of(b.data ? b.data : "", b.len, hex);
     strbuf_free(&b);

@@ -10,11 +10,22 @@
 
 #include "load/model.h"
 
-/* The JSON compose v5 hashes for s, into out (appended). */
-void gojson_service(const Service *s, StrBuf *out);
+/* The ID of the container of another service, for the references compose
+ * resolves before it hashes (network_mode, ipc and pid "service:NAME",
+ * volumes_from NAME): NULL when it has none (the reference is then hashed
+ * as written, as compose does). */
+typedef const char *(*GojsonResolve)(void *ud, const char *service);
+
+/* The JSON compose v5 hashes for s, into out (appended). resolve may be
+ * NULL: references stay as written (as `docker compose config --hash`). */
+void gojson_service(const Service *s, GojsonResolve resolve, void *ud, StrBuf *out);
 
 /* Compose's config-hash of s: 64 hex digits, malloc'd. */
-char *gojson_service_hash(const Service *s);
+char *gojson_service_hash(const Service *s, GojsonResolve resolve, void *ud);
+
+/* Whether s names another service's container (network_mode, ipc, pid,
+ * volumes_from), so that its hash depends on that container's ID. */
+bool gojson_has_refs(const Service *s);
 
 /* The keys of s's definition that the JSON above writes in a generic form
  * because tend does not know their Go type ("blkio_config"), appended to

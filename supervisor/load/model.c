@@ -1005,6 +1005,59 @@ static void svc_profiles(const Node *svc, StrVec *out)
     strings_of(node_get(svc, "profiles"), out);
 }
 
+/* The dependencies Compose adds to those written: a service sharing
+ * another's namespace (network_mode, ipc, pid, uts, cgroup:
+ * "service:NAME"), its volumes (volumes_from) or linking it (links) starts
+ * after it. In the tree, as compose config prints them; a written entry
+ * wins. */
+static void implicit_dep(Arena *a, Node *svc, const char *name, bool restart, const Loc *loc)
+{
+    Node *deps = node_get(svc, "depends_on");
+    if (deps && deps->kind != NODE_MAP)
+        return;
+    if (!deps) {
+        deps = node_new(a, NODE_MAP, loc);
+        node_map_set(a, svc, "depends_on", deps);
+    }
+    if (node_get_key(deps, name))
+        return;
+    Node *m = node_new(a, NODE_MAP, loc);
+    node_map_set(a, m, "condition", node_scalar(a, "service_started", loc));
+    node_map_set(a, m, "restart", node_bool(a, restart, loc));
+    node_map_set(a, m, "required", node_bool(a, true, loc));
+    node_map_set(a, deps, name, m);
+}
+
+static void implicit_deps(Arena *a, Node *svc)
+{
+    if (!svc || svc->kind != NODE_MAP)
+        return;
+    Node *links = node_get(svc, "links");
+    for (size_t i = 0; links && links->kind == NODE_SEQ && i < links->len; i++) {
+        const Node *l = links->vals[i];
+        if (!node_is_scalar(l))
+            continue;
+        const char *colon = strchr(l->str, ':');
+        _cleanup_free_ char *name = colon ? xstrndup(l->str, (size_t)(colon - l->str)) : xstrdup(l->str);
+        implicit_dep(a, svc, name, true, &l->loc);
+    }
+    static const char *const modes[] = {"network_mode", "ipc", "pid", "uts", "cgroup"};
+    for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+        const Node *m = node_get(svc, modes[i]);
+        if (node_is_scalar(m) && str_startswith(m->str, "service:") && m->str[8])
+            implicit_dep(a, svc, m->str + 8, true, &m->loc);
+    }
+    Node *vf = node_get(svc, "volumes_from");
+    for (size_t i = 0; vf && vf->kind == NODE_SEQ && i < vf->len; i++) {
+        const Node *v = vf->vals[i];
+        if (!node_is_scalar(v) || str_startswith(v->str, "container:"))
+            continue;
+        const char *colon = strchr(v->str, ':');
+        _cleanup_free_ char *name = colon ? xstrndup(v->str, (size_t)(colon - v->str)) : xstrdup(v->str);
+        implicit_dep(a, svc, name, false, &v->loc);
+    }
+}
+
 size_t model_build(Project *p, const ModelOptions *o, Diag *d)
 {
     size_t errors0 = d->errors;
@@ -1043,6 +1096,9 @@ size_t model_build(Project *p, const ModelOptions *o, Diag *d)
             all->vals[i] = node_new(a, NODE_MAP, &all->keys[i]->loc);
     }
     free(pairs);
+
+    for (size_t i = 0; i < n; i++)
+        implicit_deps(a, all->vals[i]);
 
     /* Which services are enabled: by profile, or the named ones and what they need. */
     const char **names = xcalloc(n ? n : 1, sizeof(char *));
