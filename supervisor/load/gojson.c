@@ -616,7 +616,7 @@ static bool emit_value(StrBuf *b, const GoField *f, const Node *v, const GoCtx *
     case GO_SKIP:
         return false;
     case GO_STR:
-        if (null || !v->str[0] || v->kind != NODE_SCALAR)
+        if (null || v->kind != NODE_SCALAR || !v->str[0])
             return false;
         go_string(b, v->str);
         return true;
@@ -624,7 +624,7 @@ static bool emit_value(StrBuf *b, const GoField *f, const Node *v, const GoCtx *
         go_string(b, scalar(v) ? scalar(v) : "");
         return true;
     case GO_PATH: {
-        if (null || !v->str[0] || v->kind != NODE_SCALAR)
+        if (null || v->kind != NODE_SCALAR || !v->str[0])
             return false;
         char *c = go_path_clean(v->str);
         go_string(b, c);
@@ -662,7 +662,7 @@ static bool emit_value(StrBuf *b, const GoField *f, const Node *v, const GoCtx *
         strbuf_printf(b, "%lld", i);
         return true;
     case GO_FLOAT: {
-        double d = null ? 0 : strtod(v->str, NULL);
+        double d = scalar(v) ? strtod(v->str, NULL) : 0;
         if ((float)d == 0)
             return false;
         go_float32(b, d);
