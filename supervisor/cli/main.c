@@ -192,6 +192,12 @@ static int cmd_config(ConfigOptions *o, int argc, char **argv)
             }
             _cleanup_free_ char *h = gojson_service_hash(s, NULL, NULL);
             strbuf_printf(&out, "%s %s\n", s->name, h);
+            StrVec unk = {0};
+            gojson_uncovered(s, &unk);
+            for (size_t k = 0; k < unk.n; k++)
+                fprintf(stderr, "tend: note: services.%s.%s is hashed in a generic form; the hash may differ from docker compose's\n",
+                        s->name, unk.v[k]);
+            strvec_free(&unk);
         }
         break;
     default:
