@@ -134,3 +134,51 @@ TEST(sha256_known_answers)
     sha256_hex_of(m, strlen(m), hex);
     CHECK_STR(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
+
+static const char *fake_ids(void *ud, const char *service)
+{
+    (void)ud;
+    return streq(service, "db") ? "0123abcd" : NULL;
+}
+
+/* network_mode: service:db adds the dependency compose adds, and the hash
+ * names db's container by its ID, as compose resolves it before hashing. */
+TEST(service_references_add_a_dependency_and_hash_the_container_id)
+{
+    TEST_TMP(tmpl, "tend-test-gojson");
+    char *root = mkdtemp(tmpl);
+    REQUIRE(root);
+    write_file(root, "compose.yaml",
+               "services:\n  db:\n    image: x\n  side:\n    image: x\n    network_mode: service:db\n"
+               "    volumes_from: [db, 'container:other:ro']\n    links: [db]\n");
+    char *no_env[] = {NULL};
+    ConfigOptions o = {0};
+    o.cwd = root;
+    o.environ_ = no_env;
+    o.project_name = "p";
+    Project *p = NULL;
+    Diag d = {0};
+    REQUIRE(config_load(&o, &p, &d) == 0 && p->n_services == 2);
+    const Service *side = project_service(p, "side");
+    REQUIRE(side && side->n_deps == 1);
+    CHECK_STR(side->deps[0].service, "db");
+    CHECK(side->deps[0].restart); /* a namespace or a link: restarted with db */
+    CHECK(gojson_has_refs(side));
+    CHECK(!gojson_has_refs(project_service(p, "db")));
+    StrBuf raw, resolved;
+    strbuf_init(&raw, 0);
+    strbuf_init(&resolved, 0);
+    gojson_service(side, NULL, NULL, &raw);
+    gojson_service(side, fake_ids, NULL, &resolved);
+    CHECK_STR(raw.data, "{\"command\":null,\"entrypoint\":null,\"image\":\"x\",\"links\":[\"db\"],"
+                        "\"network_mode\":\"service:db\",\"volumes_from\":[\"db\",\"container:other:ro\"]}");
+    CHECK_STR(resolved.data, "{\"command\":null,\"entrypoint\":null,\"image\":\"x\",\"links\":[\"db\"],"
+                             "\"network_mode\":\"container:0123abcd\",\"volumes_from\":[\"0123abcd\",\"other\"]}");
+    strbuf_free(&raw);
+    strbuf_free(&resolved);
+    project_free(p);
+    diag_free(&d);
+    char *cmd = xasprintf("rm -rf '%s'", root);
+    CHECK(system(cmd) == 0);
+    free(cmd);
+}
