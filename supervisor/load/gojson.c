@@ -154,6 +154,7 @@ static const GoField f_develop[] = {{"watch", GO_OBJLIST, f_trigger}, {NULL, 0, 
 static const GoField f_device[] = {
     {"source", GO_STR, NULL}, {"target", GO_STR, NULL}, {"permissions", GO_STR, NULL}, {NULL, 0, NULL},
 };
+static const GoField f_model[] = {{"endpoint_var", GO_STR, NULL}, {"model_var", GO_STR, NULL}, {NULL, 0, NULL}};
 static const GoField f_logging[] = {{"driver", GO_STR, NULL}, {"options", GO_MAP, NULL}, {NULL, 0, NULL}};
 
 /* The service's keys in the order compose v5 pins for the hash
@@ -219,7 +220,7 @@ static const GoField f_service[] = {
     {"memswap_limit", GO_BYTES, NULL},
     {"mem_swappiness", GO_BYTES, NULL},
     {"mac_address", GO_STR, NULL},
-    {"models", GO_ANY, NULL},
+    {"models", GO_OBJMAP, f_model},
     {"net", GO_STR, NULL},
     {"network_mode", GO_NSREF, NULL},
     {"networks", GO_OBJMAP, f_service_network},
