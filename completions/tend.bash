@@ -94,7 +94,7 @@ _tend()
         fi
         ;;
     create) opts="--build --no-deps --remove-orphans" ;;
-    config) opts="--format --services --profiles --volumes --images --no-interpolate --show-secrets -q --quiet" ;;
+    config) opts="--format --services --profiles --volumes --images --hash --no-interpolate --show-secrets -q --quiet" ;;
     down)
         opts="-v --volumes --remove-orphans -t --timeout --rmi"
         services=0

@@ -126,6 +126,7 @@ complete -c tend -n "__fish_seen_subcommand_from config" -l services -d 'Print t
 complete -c tend -n "__fish_seen_subcommand_from config" -l profiles -d 'Print the profile names'
 complete -c tend -n "__fish_seen_subcommand_from config" -l volumes -d 'Print the volume names'
 complete -c tend -n "__fish_seen_subcommand_from config" -l images -d 'Print the images'
+complete -c tend -n "__fish_seen_subcommand_from config" -l hash -r -d 'Print each service config hash (* for all)'
 complete -c tend -n "__fish_seen_subcommand_from config" -l no-interpolate -d 'Leave variables as written'
 complete -c tend -n "__fish_seen_subcommand_from config" -l show-secrets -d 'Show secret values'
 complete -c tend -n "__fish_seen_subcommand_from config" -s q -l quiet -d 'Only validate'

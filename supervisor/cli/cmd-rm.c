@@ -149,14 +149,20 @@ int cmd_rm(ConfigOptions *o, int argc, char **argv)
 typedef struct Creating {
     bool done, ok;
     char *err;
+    uv_loop_t *loop;
 } Creating;
 
+/* Done: the loop is stopped too. A container found as it should be is told
+ * from a timer, before the loop's poll; without the stop, that poll would
+ * wait for the next event (the engine's event stream may send none). */
 static void on_prepared(void *ud, bool ok, const char *err)
 {
     Creating *cr = ud;
     cr->done = true;
     cr->ok = ok;
     cr->err = err ? xstrdup(err) : NULL;
+    if (cr->loop)
+        uv_stop(cr->loop);
 }
 
 static void on_made(void *ud, bool ok, const char *err)
@@ -250,7 +256,7 @@ int cmd_create(ConfigOptions *o, int argc, char **argv)
         docker_set_create_only(dk, true);
         docker_set_build(dk, build);
         docker_set_remove_orphans(dk, remove_orphans);
-        Creating cr = {0};
+        Creating cr = {.loop = &loop};
         docker_prepare(dk, on_prepared, &cr);
         while (!cr.done && uv_run(&loop, UV_RUN_ONCE))
             ;
@@ -289,7 +295,7 @@ int cmd_create(ConfigOptions *o, int argc, char **argv)
                     fprintf(stderr, "tend create: %s is run by the running tend; left to it\n", s->name);
                     continue;
                 }
-                cr = (Creating){0};
+                cr = (Creating){.loop = &loop};
                 Container *ctr = docker_start(dk, s, &cbs, &cr);
                 while (!cr.done && uv_run(&loop, UV_RUN_ONCE))
                     ;

@@ -6,6 +6,7 @@
 #include "run/secrets.h"
 #include "load/canon.h"
 #include "load/config.h"
+#include "load/gojson.h"
 #include "run/host.h"
 #include "run/shim.h"
 #include "tend-version.h"
@@ -48,6 +49,8 @@ static const char config_usage[] =
     "      --profiles           print the profile names, one per line\n"
     "      --volumes            print the volume names, one per line\n"
     "      --images             print the images, one per line\n"
+    "      --hash '*'|S1,S2     print \"SERVICE HASH\" lines: the config-hash docker\n"
+    "                           compose v5 labels each service's containers with\n"
     "      --no-interpolate     leave ${VARIABLES} as written\n"
     "      --show-secrets       print secret values as they are (by default the\n"
     "                           values of *_PASSWORD-, *_TOKEN-, *_SECRET-like\n"
@@ -57,13 +60,23 @@ static const char config_usage[] =
 
 static int cmd_config(ConfigOptions *o, int argc, char **argv)
 {
-    enum { OPT_FORMAT = 256, OPT_SERVICES, OPT_PROFILES, OPT_VOLUMES, OPT_IMAGES, OPT_NO_INTERP, OPT_SHOW_SECRETS };
+    enum {
+        OPT_FORMAT = 256,
+        OPT_SERVICES,
+        OPT_PROFILES,
+        OPT_VOLUMES,
+        OPT_IMAGES,
+        OPT_HASH,
+        OPT_NO_INTERP,
+        OPT_SHOW_SECRETS
+    };
     static const struct option opts[] = {
         {"format", required_argument, NULL, OPT_FORMAT},
         {"services", no_argument, NULL, OPT_SERVICES},
         {"profiles", no_argument, NULL, OPT_PROFILES},
         {"volumes", no_argument, NULL, OPT_VOLUMES},
         {"images", no_argument, NULL, OPT_IMAGES},
+        {"hash", required_argument, NULL, OPT_HASH},
         {"no-interpolate", no_argument, NULL, OPT_NO_INTERP},
         {"show-secrets", no_argument, NULL, OPT_SHOW_SECRETS},
         {"quiet", no_argument, NULL, 'q'},
@@ -73,6 +86,7 @@ static int cmd_config(ConfigOptions *o, int argc, char **argv)
     const char *format = "yaml";
     int list = 0;
     bool quiet = false, show_secrets = false;
+    StrVec hash_names = {0};
     int c;
     while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
         switch (c) {
@@ -89,6 +103,16 @@ static int cmd_config(ConfigOptions *o, int argc, char **argv)
         case OPT_IMAGES:
             list = c;
             break;
+        case OPT_HASH:
+            /* As compose: "*" for every service, else names with commas. */
+            list = c;
+            if (!streq(optarg, "*")) {
+                _cleanup_free_ char *names = xstrdup(optarg);
+                char *save = NULL;
+                for (char *n = strtok_r(names, ",", &save); n; n = strtok_r(NULL, ",", &save))
+                    strvec_push(&hash_names, n);
+            }
+            break;
         case OPT_NO_INTERP:
             o->no_interpolate = true;
             break;
@@ -103,11 +127,18 @@ static int cmd_config(ConfigOptions *o, int argc, char **argv)
             return EXIT_OK;
         default:
             fputs("Run 'tend config --help' for usage.\n", stderr);
+            strvec_free(&hash_names);
             return EXIT_USAGE;
         }
     }
     for (int i = optind; i < argc; i++)
         strvec_push(&o->services, argv[i]);
+    if (list == OPT_HASH) {
+        /* Only the services named, without what they depend on (as compose). */
+        for (size_t i = 0; i < hash_names.n; i++)
+            strvec_push(&o->services, hash_names.v[i]);
+        strvec_free(&hash_names);
+    }
     if (list == OPT_PROFILES)
         o->all_profiles = true;
 
@@ -119,7 +150,7 @@ static int cmd_config(ConfigOptions *o, int argc, char **argv)
         project_free(p);
         return EXIT_OK;
     }
-    if (!show_secrets) {
+    if (!show_secrets && list != OPT_HASH) {
         Secrets sec = {0};
         project_secrets(p, &sec);
         project_mask_tree(p, &sec);
@@ -150,6 +181,27 @@ static int cmd_config(ConfigOptions *o, int argc, char **argv)
                 strbuf_printf(&out, "%s\n", s->image);
             else if (s->build)
                 strbuf_printf(&out, "%s-%s\n", p->name, s->name); /* Compose's default build image name */
+        }
+        break;
+    case OPT_HASH:
+        for (size_t i = 0; i < p->n_services; i++) {
+            const Service *s = p->services[i];
+            if (o->services.n && !strvec_contains(&o->services, s->name))
+                continue; /* a dependency the selection brought in */
+            if (getenv("TEND_HASH_JSON")) { /* for a diff against compose-go's JSON */
+                strbuf_printf(&out, "%s ", s->name);
+                gojson_service(s, NULL, NULL, &out);
+                strbuf_putc(&out, '\n');
+                continue;
+            }
+            _cleanup_free_ char *h = gojson_service_hash(s, NULL, NULL);
+            strbuf_printf(&out, "%s %s\n", s->name, h);
+            StrVec unk = {0};
+            gojson_uncovered(s, &unk);
+            for (size_t k = 0; k < unk.n; k++)
+                fprintf(stderr, "tend: note: services.%s.%s is hashed in a generic form; the hash may differ from docker compose's\n",
+                        s->name, unk.v[k]);
+            strvec_free(&unk);
         }
         break;
     default:

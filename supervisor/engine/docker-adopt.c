@@ -4,6 +4,8 @@
  * the container runtime (docker.c, docker-int.h). */
 #include "engine/docker-int.h"
 
+#include "load/gojson.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,10 +78,12 @@ static void pull(Container *c)
 static void on_image(void *ud, int status, json_t *body, const char *err)
 {
     Container *c = ud;
-    (void)body;
     c->req = NULL;
     const char *policy = c->s->pull_policy ? c->s->pull_policy : "missing";
     if (status == 200) {
+        const char *id = json_string_value(json_object_get(body, "Id"));
+        free(c->image_id);
+        c->image_id = id ? xstrdup(id) : NULL;
         create(c);
         return;
     }
@@ -318,6 +322,10 @@ void look_up(Container *c)
 {
     DockerRt *d = c->d;
     const Service *s = c->s;
+    if (gojson_has_refs(s)) { /* the container it names is there by now */
+        free(c->hash);
+        c->hash = docker_config_hash(d, s);
+    }
     if (c->first_start && d->existing) {
         json_t *mine = json_array();
         size_t i = 0;

@@ -47,6 +47,7 @@ struct Container {
     int64_t adopted_ns;    /* when it was adopted (monotonic) */
     bool image_checked;    /* cur_image is known */
     char *cur_image;       /* the ID the image name points at now ("" unknown) */
+    char *image_id;        /* the image's ID when it was checked before create (NULL unknown) */
     json_t *entry;         /* the container's entry in the list, if it exists */
     bool pulled;
     JsonLines pull_lines;
@@ -136,6 +137,8 @@ const char *cached_image_id(DockerRt *d, const char *ref);
 /* docker-adopt.c */
 void build_image(Container *c);
 void look_up(Container *c);
+/* The config-hash docker compose v5 writes for s (docker.c). */
+char *docker_config_hash(DockerRt *d, const Service *s);
 void on_look_soon(uv_timer_t *t);
 void on_removed_old(void *ud, int status, json_t *body, const char *err);
 

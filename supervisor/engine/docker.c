@@ -13,6 +13,7 @@
 
 #include "load/canon.h"
 #include "engine/hostcfg.h"
+#include "load/gojson.h"
 #include "engine/imgbuild.h"
 
 #include <errno.h>
@@ -31,15 +32,6 @@
 
 /* ---- small helpers ---- */
 
-static uint64_t fnv1a(const char *s, size_t n, uint64_t h)
-{
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 char *docker_container_name(const Project *p, const Service *s)
 {
     if (s->oneoff_name)
@@ -54,18 +46,6 @@ static char *image_name(const Project *p, const Service *s)
     if (s->image)
         return xstrdup(s->image);
     return xasprintf("%s-%s", p->name, s->name); /* Compose's name for a built image */
-}
-
-char *docker_config_hash(const Project *p, const Service *s)
-{
-    StrBuf b;
-    strbuf_init(&b, 0);
-    json_emit(s->node, &b);
-    uint64_t h = fnv1a(b.data ? b.data : "", b.len, 14695981039346656037ULL);
-    /* What the model adds beyond the node: resolved names. */
-    h = fnv1a(p->name, strlen(p->name), h);
-    strbuf_free(&b);
-    return xasprintf("%016llx", (unsigned long long)h);
 }
 
 static const char *network_engine_name(const Project *p, const char *key)
@@ -106,6 +86,37 @@ char *label_filter(const char *project, const char *service)
 
 /* ---- the project's events ---- */
 
+/* The ID of another service's container, for a hash that names it
+ * (network_mode: service:NAME): the one tend follows, else the one found
+ * while preparing; NULL when there is none yet. */
+static const char *service_ctr_id(void *ud, const char *service)
+{
+    DockerRt *d = ud;
+    for (Container *c = d->list; c; c = c->next)
+        if (c->s && streq(c->s->name, service) && !c->s->oneoff_name && c->id && *c->id)
+            return c->id;
+    const Service *s = project_service(d->p, service);
+    if (!s || !d->existing)
+        return NULL;
+    _cleanup_free_ char *name = docker_container_name(d->p, s);
+    size_t i;
+    json_t *it;
+    json_array_foreach(d->existing, i, it)
+    {
+        const char *n0 = json_string_value(json_array_get(json_object_get(it, "Names"), 0));
+        if (n0 && n0[0] == '/' && streq(n0 + 1, name))
+            return json_string_value(json_object_get(it, "Id"));
+    }
+    return NULL;
+}
+
+/* The config-hash of a service, the very one docker compose v5 writes
+ * (load/gojson.c), with the containers it names resolved as compose does. */
+char *docker_config_hash(DockerRt *d, const Service *s)
+{
+    return gojson_service_hash(s, service_ctr_id, d);
+}
+
 static Container *find_by_id(DockerRt *d, const char *id)
 {
     for (Container *c = d->list; c; c = c->next)
@@ -125,7 +136,7 @@ static void tell_other(DockerRt *d, DockerOtherKind kind, const Service *s, cons
         return;
     const char *hash = json_string_value(json_object_get(attrs, LABEL_HASH));
     const char *version = json_string_value(json_object_get(attrs, LABEL_VERSION));
-    _cleanup_free_ char *mine = s ? docker_config_hash(d->p, s) : NULL;
+    _cleanup_free_ char *mine = s ? docker_config_hash(d, s) : NULL;
     _cleanup_free_ char *maker =
         version && !tends && !streq(version, TEND_COMPOSE_VERSION) ? xasprintf("docker compose %s", version) : NULL;
     DockerOther o = {
@@ -888,8 +899,17 @@ static json_t *create_body(Container *c, char **ret_err)
     json_object_set_new(labels, LABEL_FILES, json_string(files.data ? files.data : ""));
     strbuf_free(&files);
     json_object_set_new(labels, LABEL_VERSION, json_string(TEND_COMPOSE_VERSION));
-    json_object_set_new(labels, "com.docker.compose.depends_on", json_string(""));
-    json_object_set_new(labels, "com.docker.compose.image", json_string(c->image));
+    /* As compose writes them: "db:service_healthy:false,cache:...". */
+    StrBuf deps;
+    strbuf_init(&deps, 0);
+    for (size_t i = 0; i < s->n_deps; i++)
+        strbuf_printf(&deps, "%s%s:%s:%s", i ? "," : "", s->deps[i].service,
+                      dep_condition_to_string(s->deps[i].condition), s->deps[i].restart ? "true" : "false");
+    json_object_set_new(labels, "com.docker.compose.depends_on", json_string(deps.data ? deps.data : ""));
+    strbuf_free(&deps);
+    /* Compose recreates a container whose image label is not the ID of the
+     * image it would run now: the ID, as compose writes it. */
+    json_object_set_new(labels, LABEL_IMAGE, json_string(c->image_id ? c->image_id : c->image));
     json_object_set_new(b, "Labels", labels);
 
     json_t *exposed = json_object();
@@ -1091,6 +1111,10 @@ static json_t *create_body(Container *c, char **ret_err)
 
 void create(Container *c)
 {
+    if (gojson_has_refs(c->s)) { /* the container it names may have come since look_up */
+        free(c->hash);
+        c->hash = docker_config_hash(c->d, c->s);
+    }
     char *err = NULL;
     json_t *b = create_body(c, &err);
     if (!b) {
@@ -1115,7 +1139,7 @@ static Container *container_new(DockerRt *d, const Service *s, const ContainerCb
     c->ud = ud;
     c->name = docker_container_name(d->p, s);
     c->image = image_name(d->p, s);
-    c->hash = docker_config_hash(d->p, s);
+    c->hash = docker_config_hash(d, s);
     c->src_out = logmux_source(d->mux, s->name, LOG_STDOUT);
     c->src_err = logmux_source(d->mux, s->name, LOG_STDERR);
     c->next = d->list;
@@ -1156,7 +1180,9 @@ static void on_explain_image(void *ud, int status, json_t *body, const char *err
     explain_unlink(x);
     Container want = {.d = d, .s = x->s, .dry = true};
     want.image = image_name(d->p, x->s);
-    want.hash = docker_config_hash(d->p, x->s);
+    want.hash = docker_config_hash(d, x->s);
+    if (status == 200)
+        want.image_id = (char *)json_string_value(json_object_get(body, "Id")); /* borrowed, not freed */
     char *e = NULL;
     json_t *b = create_body(&want, &e);
     char *diff = b ? ctr_config_diff(b, x->have, status == 200 ? body : NULL) : NULL;
@@ -1314,6 +1340,7 @@ void docker_container_free(Container *c)
     jsonlines_free(&c->pull_lines);
     free(c->name);
     free(c->image);
+    free(c->image_id);
     free(c->hash);
     free(c->id);
     free(c->cur_image);

@@ -68,6 +68,7 @@ typedef struct DockerOther {
 #define LABEL_FILES "com.docker.compose.project.config_files"
 #define LABEL_NETWORK "com.docker.compose.network"
 #define LABEL_VOLUME "com.docker.compose.volume"
+#define LABEL_IMAGE "com.docker.compose.image" /* the image ID the container was made from */
 
 DockerRt *docker_new(uv_loop_t *loop, const Project *p, LogMux *mux, char **ret_err);
 void docker_free(DockerRt *d);
@@ -125,8 +126,6 @@ bool docker_adopted(const Container *c);
 /* Stops following the container (the container itself is left as is). */
 void docker_container_free(Container *c);
 
-/* The configuration hash of a service as tend runs it (hex). */
-char *docker_config_hash(const Project *p, const Service *s);
 /* <project>-<service>-1, or container_name. malloc'd. */
 char *docker_container_name(const Project *p, const Service *s);
 

@@ -281,6 +281,10 @@ static size_t canon_volumes(Arena *a, Node *svc, const char *name, const char *b
             continue;
         }
         Node *m = new_map(a, &v->loc);
+        /* Compose's own short form leaves an empty "volume" options object
+         * behind that its long form does not; the config-hash sees it, the
+         * printed form does not (load/gojson.c). */
+        m->tag = CANON_TAG_SHORT;
         const char *type = vs.type == VOLUME_BIND ? "bind" : vs.type == VOLUME_TMPFS ? "tmpfs" : "volume";
         node_map_set(a, m, "type", node_scalar(a, type, &v->loc));
         if (vs.source) {

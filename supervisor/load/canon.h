@@ -14,6 +14,11 @@
 
 #include "load/node.h"
 
+/* The tag canon leaves on a mapping it made from a short form whose Go
+ * value Compose hashes differently from the long form (a short volume, a
+ * ulimit given as one number). Not printed; merge ignores it. */
+#define CANON_TAG_SHORT "!tend-short"
+
 /* Returns the number of errors. */
 size_t canon_file(Arena *a, Node *root, const char *base_dir, Diag *d);
 /* Canonicalizes one service definition (used for extends bases). */

@@ -118,6 +118,7 @@ static void service_free(Service *s)
     strvec_free(&s->entrypoint);
     free(s->command_string);
     env_free(&s->environment);
+    strvec_free(&s->env_null);
     strvec_free(&s->env_files);
     for (size_t i = 0; i < s->n_mounts; i++) {
         free(s->mounts[i].source);
@@ -613,8 +614,10 @@ static void read_env(Builder *b, Service *s, Node *svc)
                 env_set(&s->environment, k, v->str ? v->str : "");
             else if (env_get(&b->p->env, k))
                 env_set(&s->environment, k, env_get(&b->p->env, k));
-            else
+            else {
                 env_unset(&s->environment, k); /* "KEY" alone and unset in the shell: not passed */
+                strvec_push(&s->env_null, k);
+            }
         }
     /* The normalized form carries the resolved environment, as Compose prints it. */
     if (s->environment.n || env) {

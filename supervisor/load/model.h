@@ -183,6 +183,7 @@ typedef struct Service {
     char *command_string; /* host: the original string when shell is set */
 
     Env environment;   /* env_file entries overlaid by environment */
+    StrVec env_null;   /* written as "KEY" alone and unset: not passed (Compose hashes them as null) */
     StrVec env_files;  /* absolute paths, in order */
     Mount *mounts;
     size_t n_mounts;

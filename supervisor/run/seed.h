@@ -19,6 +19,7 @@
 
 #include "engine/engine.h"
 #include "lib/logmux.h"
+#include "lib/sha256.h"
 #include "load/model.h"
 
 #include <uv.h>
@@ -130,13 +131,3 @@ typedef struct RedisCmd {
 int redis_parse(const char *text, size_t len, RedisCmd **ret, char **ret_err);
 void redis_cmds_free(RedisCmd *v, size_t n);
 
-/* SHA-256 of data, as 64 hex digits in out (65 bytes). */
-typedef struct Sha256 {
-    uint32_t h[8];
-    uint64_t len;
-    unsigned char buf[64];
-    size_t n;
-} Sha256;
-void sha256_init(Sha256 *c);
-void sha256_update(Sha256 *c, const void *data, size_t len);
-void sha256_hex(Sha256 *c, char out[65]);
