@@ -671,6 +671,36 @@ static void read_networks(Builder *b, Service *s, Node *svc)
     }
 }
 
+
+/* A key and its deploy.resources twin must agree, as Compose requires
+ * ("can't set distinct values"): both reach the engine as one setting. */
+static void distinct_resources(Diag *d, const char *name, const Node *svc)
+{
+    static const char *const pairs[][3] = {
+        {"mem_limit", "limits", "memory"},
+        {"cpus", "limits", "cpus"},
+        {"pids_limit", "limits", "pids"},
+        {"mem_reservation", "reservations", "memory"},
+    };
+    const Node *res = node_get(node_get(svc, "deploy"), "resources");
+    for (size_t i = 0; res && i < ARRAY_SIZE(pairs); i++) {
+        const Node *a = node_get(svc, pairs[i][0]);
+        const Node *b = node_get(node_get(res, pairs[i][1]), pairs[i][2]);
+        if (!node_is_scalar(a) || !node_is_scalar(b))
+            continue;
+        bool same;
+        if (streq(pairs[i][2], "memory")) {
+            int64_t x, y;
+            same = bytes_parse(a->str, &x) == 0 && bytes_parse(b->str, &y) == 0 && x == y;
+        } else {
+            same = strtod(a->str, NULL) == strtod(b->str, NULL);
+        }
+        if (!same)
+            diag_error(d, &b->loc,
+                       "services.%s: can't set distinct values on '%s' and 'deploy.resources.%s.%s' (%s and %s)",
+                       name, pairs[i][0], pairs[i][1], pairs[i][2], a->str, b->str);
+    }
+}
 static Service *read_service(Builder *b, const char *name, Node *svc)
 {
     Service *s = xcalloc(1, sizeof(*s));
@@ -771,6 +801,7 @@ static Service *read_service(Builder *b, const char *name, Node *svc)
             strvec_push_take(&s->extra_hosts, xasprintf("%.*s:%s", (int)k, it->str,
                                                         it->str[k] ? it->str + k + 1 : ""));
         }
+    distinct_resources(d, name, svc);
     const char *ml = str_of(svc, "mem_limit");
     if (ml)
         bytes_parse(ml, &s->mem_limit);
