@@ -6,6 +6,7 @@
  * /NAME, the others are copied in before the start. */
 #include "engine/hostcfg.h"
 
+#include "engine/sync.h"
 #include "load/parse.h"
 
 #include <ctype.h>
@@ -362,35 +363,6 @@ static int file_mounts(const Project *p, const Service *s, json_t *mounts, bool 
     return 0;
 }
 
-/* A tar entry of a regular file with content, mode, uid and gid. */
-static void tar_file(StrBuf *tar, const char *name, const char *data, size_t len, unsigned mode, unsigned uid,
-                     unsigned gid)
-{
-    char h[512];
-    memset(h, 0, sizeof(h));
-    snprintf(h, 100, "%s", name);
-    snprintf(h + 100, 8, "%07o", mode & 07777);
-    snprintf(h + 108, 8, "%07o", uid & 07777777);
-    snprintf(h + 116, 8, "%07o", gid & 07777777);
-    snprintf(h + 124, 12, "%011llo", (unsigned long long)len & 077777777777ULL);
-    snprintf(h + 136, 12, "%011llo", (unsigned long long)time(NULL) & 077777777777ULL);
-    memset(h + 148, ' ', 8);
-    h[156] = '0';
-    memcpy(h + 257, "ustar", 6);
-    memcpy(h + 263, "00", 2);
-    unsigned sum = 0;
-    for (size_t i = 0; i < sizeof(h); i++)
-        sum += (unsigned char)h[i];
-    snprintf(h + 148, 8, "%06o", sum & 0777777);
-    h[155] = ' ';
-    strbuf_append(tar, h, sizeof(h));
-    strbuf_append(tar, data, len);
-    static const char zero[512];
-    size_t pad = (512 - len % 512) % 512;
-    if (pad)
-        strbuf_append(tar, zero, pad);
-}
-
 static unsigned ref_number(const Node *ref, const char *key, unsigned dflt, int base)
 {
     const char *v = ref ? scalar(ref, key) : NULL;
@@ -424,14 +396,13 @@ static int inline_files(const Project *p, const Service *s, StrBuf *tar, bool se
         }
         if (!content)
             continue;
-        if (strlen(target + 1) >= 100) {
+        /* The mode is octal in the file ("0440"), a number when YAML read
+         * it as one: Compose takes it as written in octal either way. */
+        if (sync_tar_file(tar, target + 1, content, strlen(content), ref_number(r.ref, "mode", 0444, 8),
+                          ref_number(r.ref, "uid", 0, 10), ref_number(r.ref, "gid", 0, 10), (long long)time(NULL)) < 0) {
             *ret_err = xasprintf("the %s %s: its target %s is too long", secret ? "secret" : "config", r.source, target);
             return -1;
         }
-        /* The mode is octal in the file ("0440"), a number when YAML read
-         * it as one: Compose takes it as written in octal either way. */
-        tar_file(tar, target + 1, content, strlen(content), ref_number(r.ref, "mode", 0444, 8),
-                 ref_number(r.ref, "uid", 0, 10), ref_number(r.ref, "gid", 0, 10));
         count++;
     }
     return count;

@@ -26,15 +26,15 @@ static void octal(char *dst, size_t width, unsigned long long v)
     }
 }
 
-static int put_header(StrBuf *out, const char *name, char type, mode_t mode, unsigned long long size,
-                      long long mtime, const char *link)
+static int put_header_owned(StrBuf *out, const char *name, char type, mode_t mode, unsigned long long size,
+                            long long mtime, const char *link, unsigned uid, unsigned gid)
 {
     char h[TAR_BLOCK];
     memset(h, 0, sizeof(h));
     strncpy(h, name, 100);
     octal(h + 100, 8, mode & 07777);
-    octal(h + 108, 8, 0);
-    octal(h + 116, 8, 0);
+    octal(h + 108, 8, uid);
+    octal(h + 116, 8, gid);
     octal(h + 124, 12, size);
     octal(h + 136, 12, (unsigned long long)(mtime < 0 ? 0 : mtime));
     memset(h + 148, ' ', 8);
@@ -49,6 +49,12 @@ static int put_header(StrBuf *out, const char *name, char type, mode_t mode, uns
     snprintf(h + 148, 8, "%06o", sum & 0777777);
     h[155] = ' ';
     return strbuf_append(out, h, sizeof(h));
+}
+
+static int put_header(StrBuf *out, const char *name, char type, mode_t mode, unsigned long long size,
+                      long long mtime, const char *link)
+{
+    return put_header_owned(out, name, type, mode, size, mtime, link, 0, 0);
 }
 
 static int put_padding(StrBuf *out, size_t len)
@@ -92,6 +98,20 @@ static int put_entry(StrBuf *out, const char *name, char type, const struct stat
         r = strbuf_append(out, data, size);
         if (r >= 0)
             r = put_padding(out, size);
+    }
+    return r;
+}
+
+int sync_tar_file(StrBuf *out, const char *name, const char *data, size_t len, unsigned mode, unsigned uid,
+                  unsigned gid, long long mtime)
+{
+    if (strlen(name) > 100)
+        return -ENAMETOOLONG;
+    int r = put_header_owned(out, name, '0', (mode_t)mode, len, mtime, NULL, uid, gid);
+    if (r >= 0 && len) {
+        r = strbuf_append(out, data, len);
+        if (r >= 0)
+            r = put_padding(out, len);
     }
     return r;
 }

@@ -31,6 +31,11 @@ int sync_tar(const char *src_root, const StrVec *paths, StrBuf *out, size_t *ret
 int sync_tar_named(const char *src_root, const StrVec *paths, const StrVec *names, StrBuf *out,
                    size_t *ret_missing, char **ret_err);
 
+/* Appends one regular file entry (content, mode, owner, mtime) to out;
+ * the caller ends the archive. -ENAMETOOLONG past 100 bytes of name. */
+int sync_tar_file(StrBuf *out, const char *name, const char *data, size_t len, unsigned mode, unsigned uid,
+                  unsigned gid, long long mtime);
+
 typedef struct SyncJob SyncJob;
 
 /* done: ok, or not with a message a person can act on. The job is freed

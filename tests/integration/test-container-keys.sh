@@ -148,27 +148,23 @@ fi
 docker_remove "$P"
 
 # ---- secrets that cannot be given ----
+refused() { # DESC MESSAGE: tend up fails and says MESSAGE; then down
+    tend "$P"
+    _rc=$?
+    if [ $_rc != 0 ] && grep -qF "$2" "$T/$P.up"; then ok "$1"; else
+        notok "$1" "rc=$_rc"
+        diag_file "$T/$P.up"
+    fi
+    "$TEND" -p "$P" -f "$T/proj/compose.yaml" down >/dev/null 2>&1
+    docker_remove "$P"
+}
 mv "$T/proj/pw.txt" "$T/proj/pw.gone"
-tend "$P"
-rc=$?
-if [ $rc != 0 ] && grep -q "the secret pw: cannot use its file $T/proj/pw.txt" "$T/$P.up"; then
-    ok "a missing secret file stops up, naming the secret and the file"
-else
-    notok "a missing secret file stops up, naming the secret and the file" "rc=$rc"
-    diag_file "$T/$P.up"
-fi
-"$TEND" -p "$P" -f "$T/proj/compose.yaml" down >/dev/null 2>&1
-docker_remove "$P"
+refused "a missing secret file stops up, naming the secret and the file" \
+    "the secret pw: cannot use its file $T/proj/pw.txt"
 mv "$T/proj/pw.gone" "$T/proj/pw.txt"
 unset KEYS_TOKEN
-tend "$P"
-rc=$?
-if [ $rc != 0 ] && grep -q "the variable KEYS_TOKEN, which the secret tok takes its value from, is not set" "$T/$P.up"; then
-    ok "a secret from an unset variable stops up, naming both"
-else
-    notok "a secret from an unset variable stops up, naming both" "rc=$rc"
-    diag_file "$T/$P.up"
-fi
+refused "a secret from an unset variable stops up, naming both" \
+    "the variable KEYS_TOKEN, which the secret tok takes its value from, is not set"
 "$TEND" -p "$P" -f "$T/proj/compose.yaml" down -v >/dev/null 2>&1
 check "down leaves no container" [ -z "$(docker ps -aq --filter "label=com.docker.compose.project=$P")" ]
 finish
