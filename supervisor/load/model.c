@@ -701,6 +701,24 @@ static void distinct_resources(Diag *d, const char *name, const Node *svc)
                        name, pairs[i][0], pairs[i][1], pairs[i][2], a->str, b->str);
     }
 }
+
+/* The container keys a host process has no use for: listed with the keys
+ * tend accepts but does not act on, for this service. */
+static void host_ignores(Project *p, const char *name, const Node *svc)
+{
+    static const char *const keys[] = {
+        "blkio_config", "cap_add", "cap_drop", "cgroup", "cgroup_parent", "configs", "cpu_count", "cpu_shares",
+        "cpu_quota", "cpu_period", "cpu_rt_period", "cpu_rt_runtime", "cpuset", "deploy", "device_cgroup_rules",
+        "devices", "dns", "dns_opt", "dns_search", "domainname", "external_links", "group_add", "ipc",
+        "isolation", "links", "logging", "mac_address", "mem_reservation", "mem_swappiness", "memswap_limit",
+        "oom_kill_disable", "oom_score_adj", "pid", "pids_limit", "privileged", "runtime", "secrets",
+        "security_opt", "storage_opt", "sysctls", "userns_mode", "uts", "volumes_from",
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+        if (node_get(svc, keys[i]))
+            strvec_push_take(&p->ignored, xasprintf("services.%s.%s", name, keys[i]));
+}
+
 static Service *read_service(Builder *b, const char *name, Node *svc)
 {
     Service *s = xcalloc(1, sizeof(*s));
@@ -752,6 +770,8 @@ static Service *read_service(Builder *b, const char *name, Node *svc)
     }
     if (s->runtime == RUNTIME_HOST && !s->has_command && !s->has_entrypoint)
         diag_error(d, &svc->loc, "services.%s: a host service needs a command", name);
+    if (s->runtime == RUNTIME_HOST)
+        host_ignores(b->p, name, svc);
 
     read_env(b, s, svc);
     read_ports(b, s, node_get(svc, "ports"));

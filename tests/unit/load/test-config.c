@@ -345,6 +345,23 @@ static const Dependency *dep_of(const Service *s, const char *name)
     return NULL;
 }
 
+TEST(container_keys_of_a_host_service_are_listed_as_not_acted_on)
+{
+    char *root = tmp_root();
+    REQUIRE(root);
+    Project *p = load_two(root,
+                          "services:\n  h:\n    command: [sleep, '1']\n    cap_add: [NET_ADMIN]\n"
+                          "  c:\n    image: busybox\n    cap_add: [NET_ADMIN]\n",
+                          "services:\n  h:\n    sysctls: {net.core.somaxconn: 1024}\n");
+    REQUIRE(p);
+    CHECK(strvec_contains(&p->ignored, "services.h.cap_add"));
+    CHECK(strvec_contains(&p->ignored, "services.h.sysctls"));
+    CHECK(!strvec_contains(&p->ignored, "services.c.cap_add"));
+    project_free(p);
+    rm_rf(root);
+    free(root);
+}
+
 TEST(compose_defaults_and_implied_dependencies_come_after_the_merge)
 {
     char *root = tmp_root();
