@@ -94,9 +94,12 @@ drive() { # NAME STEPS ARGV...: the driver's report in T/NAME.pty
 }
 
 # ---- run: a one-off with a terminal ----
+# The resize goes from this terminal through tend to the engine: the
+# command looks for the new size for up to 10 s (a loaded machine took
+# more than the 0.3 s it once waited), then prints what it has.
 drive run "ready=>hello\\r|got:hello=>resize 40x120|size:40 120=>\\r" \
     "$TEND" -p "$P" -f "$T/$P.yaml" run --rm box \
-    sh -c 'stty size | sed "s/^/size:/"; echo ready; read x; echo "got:$x"; tty; sleep 0.3; stty size | sed "s/^/size:/"; read y; exit 7'
+    sh -c 'stty size | sed "s/^/size:/"; echo ready; read x; echo "got:$x"; tty; i=0; while [ $i -lt 100 ] && [ "$(stty size)" != "40 120" ]; do sleep 0.1; i=$((i+1)); done; stty size | sed "s/^/size:/"; read y; exit 7'
 if head -n 1 "$T/run.pty" | grep -qx 'exit=7 steps=ok'; then
     ok "run with a terminal: input reaches the command, its exit status passes through"
 else
