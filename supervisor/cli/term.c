@@ -215,6 +215,8 @@ struct CliSession {
     EngineAttach *att;
     CliTerm *term;
     char *resize_path;
+    EngineReq *resizing; /* the resize in flight: one at a time, in order */
+    int want_w, want_h;  /* the size to send once it is answered (0: none) */
     bool tty, interactive;
     void (*upgraded)(void *ud);
     void *ud;
@@ -264,9 +266,25 @@ static void ses_eof(void *ud)
         engine_attach_close_write(s->att);
 }
 
+static void send_resize(CliSession *s);
+
+/* Resizes go one at a time: two in flight on two connections could be
+ * carried out in the other order, leaving the container's terminal at the
+ * older size. A size asked for meanwhile goes next (the latest only). */
 static void on_resized(void *ud, int status, json_t *body, const char *err)
 {
-    (void)ud, (void)status, (void)body, (void)err;
+    (void)status, (void)body, (void)err;
+    CliSession *s = ud;
+    s->resizing = NULL;
+    if (s->want_w > 0)
+        send_resize(s);
+}
+
+static void send_resize(CliSession *s)
+{
+    _cleanup_free_ char *path = xasprintf("%s?h=%d&w=%d", s->resize_path, s->want_h, s->want_w);
+    s->want_w = s->want_h = 0;
+    s->resizing = engine_request(s->e, "POST", path, NULL, on_resized, s);
 }
 
 static void ses_resize(void *ud, int w, int h)
@@ -274,8 +292,10 @@ static void ses_resize(void *ud, int w, int h)
     CliSession *s = ud;
     if (!s->resize_path)
         return;
-    _cleanup_free_ char *path = xasprintf("%s?h=%d&w=%d", s->resize_path, h, w);
-    engine_request(s->e, "POST", path, NULL, on_resized, NULL);
+    s->want_w = w;
+    s->want_h = h;
+    if (!s->resizing)
+        send_resize(s);
 }
 
 static void ses_upgraded(void *ud)
@@ -350,6 +370,8 @@ void cli_session_free(CliSession *s)
         return;
     cli_term_stop(s->term);
     engine_attach_free(s->att);
+    if (s->resizing)
+        engine_cancel(s->resizing);
     free(s->resize_path);
     free(s->err);
     free(s);
