@@ -125,7 +125,8 @@ static void down_volumes(Down *w)
 
 /* One network being removed. The engine refuses while it still holds an
  * endpoint of a container removed an instant before (it lets go of them a
- * moment later, more so when busy): asked again every 200 ms, up to 5 s. */
+ * moment later, more so when busy: after 200 containers Docker 20.10 took
+ * more than 5 s): asked again every 200 ms, up to 30 s. */
 typedef struct NetRm {
     uv_timer_t timer; /* started on the first refusal */
     bool timer_init;
@@ -158,7 +159,7 @@ static void on_net_removed(void *ud, int status, json_t *body, const char *err)
     NetRm *x = ud;
     Down *w = x->w;
     (void)body;
-    if (err && strstr(err, "active endpoints") && x->tries++ < 25) {
+    if (err && strstr(err, "active endpoints") && x->tries++ < 150) {
         if (!x->timer_init) {
             uv_timer_init(w->d->loop, &x->timer);
             x->timer.data = x;
