@@ -148,7 +148,7 @@ static void host_env(const Service *s, Env *ret)
             env_set(ret, s->environment.keys[i], s->environment.vals[i]);
 }
 
-static char **host_envp(const Env *e)
+char **host_envp(const Env *e)
 {
     char **envp = xcalloc(e->n + 1, sizeof(char *));
     size_t n = 0;
@@ -158,7 +158,18 @@ static char **host_envp(const Env *e)
     return envp;
 }
 
-static void host_envp_free(char **envp)
+char **host_probe_envp(const Service *s)
+{
+    Env e = {0};
+    env_from_environ(&e, environ);
+    for (size_t i = 0; i < s->environment.n; i++)
+        env_set(&e, s->environment.keys[i], s->environment.vals[i] ? s->environment.vals[i] : "");
+    char **out = host_envp(&e);
+    env_free(&e);
+    return out;
+}
+
+void host_envp_free(char **envp)
 {
     for (char **p = envp; p && *p; p++)
         free(*p);

@@ -30,6 +30,16 @@ void host_set_shim(const char *tend_path);
  * or -errno with *ret_err ("cannot run \"x\": No such file or directory"). */
 int host_start(uv_loop_t *loop, const Service *s, const char *project_dir, LogMux *mux, HostExitFn on_exit,
                void *ud, HostProc **ret, char **ret_err);
+/* An Env as a NULL-ended "KEY=VALUE" array (valueless keys left out), and
+ * its free (NULL is fine). */
+char **host_envp(const Env *e);
+void host_envp_free(char **envp);
+/* tend's environment overlaid by the service's, where a valueless service
+ * variable is set empty: what exec probes and exec seed steps run with.
+ * (host_start's own keeps tend's value instead, as Compose does; the two
+ * differ only for valueless variables.) */
+char **host_probe_envp(const Service *s);
+
 /* Sends a signal to the whole process group (SIGSTOP and SIGCONT too). */
 int host_signal(HostProc *p, int sig);
 pid_t host_pid(const HostProc *p);

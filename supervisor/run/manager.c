@@ -375,29 +375,6 @@ static void on_log_line(void *ud, const char *service, int stream, const char *l
     }
 }
 
-static char **mgr_build_env(const Service *s)
-{
-    Env e = {0};
-    env_from_environ(&e, environ);
-    for (size_t i = 0; i < s->environment.n; i++)
-        env_set(&e, s->environment.keys[i], s->environment.vals[i] ? s->environment.vals[i] : "");
-    char **out = xcalloc(e.n + 1, sizeof(char *));
-    size_t k = 0;
-    for (size_t i = 0; i < e.n; i++)
-        if (e.vals[i])
-            out[k++] = xasprintf("%s=%s", e.keys[i], e.vals[i]);
-    env_free(&e);
-    return out;
-}
-
-static void mgr_free_env(char **env)
-{
-    if (!env)
-        return;
-    for (char **p = env; *p; p++)
-        free(*p);
-    free(env);
-}
 
 void start_probe(Manager *m, Svc *v)
 {
@@ -451,7 +428,7 @@ void start_probe(Manager *m, Svc *v)
     }
     if (t.kind == PROBE_EXEC) {
         if (!v->env)
-            v->env = mgr_build_env(s);
+            v->env = host_probe_envp(s);
         t.argv = argv.v;
         t.env = v->env;
         t.cwd = cwd;
@@ -1352,7 +1329,7 @@ void manager_free(Manager *m)
         free(v->replaced_name);
         free(v->replaced_maker);
         free(v->why);
-        mgr_free_env(v->env);
+        host_envp_free(v->env);
     }
     uv_close((uv_handle_t *)&m->sigint, on_close_noop);
     uv_close((uv_handle_t *)&m->sigterm, on_close_noop);

@@ -4,6 +4,7 @@
 #include "run/seed-int.h"
 
 #include "lib/env.h"
+#include "run/host.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -85,20 +86,6 @@ static void on_pipe_eof(void *ud)
     host_exec_maybe_done(r);
 }
 
-static char **build_env(const Service *s)
-{
-    Env e = {0};
-    env_from_environ(&e, environ);
-    for (size_t i = 0; i < s->environment.n; i++)
-        env_set(&e, s->environment.keys[i], s->environment.vals[i] ? s->environment.vals[i] : "");
-    char **out = xcalloc(e.n + 1, sizeof(char *));
-    size_t k = 0;
-    for (size_t i = 0; i < e.n; i++)
-        if (e.vals[i])
-            out[k++] = xasprintf("%s=%s", e.keys[i], e.vals[i]);
-    env_free(&e);
-    return out;
-}
 
 static void exec_host(SeedRun *r)
 {
@@ -110,7 +97,7 @@ static void exec_host(SeedRun *r)
     }
     for (size_t i = 0; i < st->argv.n; i++)
         strvec_push(&argv, st->argv.v[i]);
-    char **own_env = r->t.env ? NULL : build_env(r->s);
+    char **own_env = r->t.env ? NULL : host_probe_envp(r->s);
     _cleanup_free_ char *cwd = NULL;
     if (r->t.cwd)
         cwd = xstrdup(r->t.cwd);
@@ -145,11 +132,7 @@ static void exec_host(SeedRun *r)
     r->proc = xcalloc(1, sizeof *r->proc);
     r->proc->data = r;
     int e = uv_spawn(r->loop, r->proc, &o);
-    if (own_env) {
-        for (char **q = own_env; *q; q++)
-            free(*q);
-        free(own_env);
-    }
+    host_envp_free(own_env);
     if (e < 0) {
         uv_close((uv_handle_t *)r->proc, (uv_close_cb)free);
         r->proc = NULL;
