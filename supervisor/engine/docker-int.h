@@ -23,7 +23,6 @@ struct Container {
     bool health_known_healthy;
     bool exit_pending;     /* /wait answered before the log stream ended */
     bool lost;             /* its streams broke with the engine: reattach on reconnect */
-    bool files_copied;     /* its secrets and configs that are not files are in it */
     int kill_sig;          /* the signal of the kill in flight */
     char resume[40];       /* after a reconnect: logs from this moment */
     int64_t exit_code;

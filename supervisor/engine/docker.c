@@ -707,7 +707,6 @@ static void on_files_copied(void *ud, int status, json_t *body, const char *err)
  * created container before its start, as docker compose does. */
 static void copy_files_in(Container *c)
 {
-    c->files_copied = true;
     StrBuf tar;
     strbuf_init(&tar, 0);
     char *err = NULL;
@@ -740,15 +739,9 @@ static json_t *aliases_json(const Service *s, const NetworkAttach *na)
 
 /* The first network is given at create; the others are connected before
  * the start (API 1.41 takes one network in create). */
-static void copy_files_in(Container *c);
-
 static void connect_next(Container *c)
 {
     const Service *s = c->s;
-    if (c->net_next >= s->n_networks && !c->files_copied) {
-        copy_files_in(c);
-        return;
-    }
     if (c->net_next >= s->n_networks) {
         if (c->d->create_only) {
             logmux_system(c->d->mux, s->name, "created %s", c->name);
@@ -792,8 +785,7 @@ static void on_created(void *ud, int status, json_t *body, const char *err)
     free(c->id);
     c->id = xstrdup(id);
     c->net_next = 1;
-    c->files_copied = false;
-    connect_next(c);
+    copy_files_in(c); /* then the other networks, then the start */
 }
 
 /* Whether path is root or below it (both normalized). */

@@ -329,7 +329,7 @@ static char *file_of(const Project *p, const Node *def)
     const char *f = scalar(def, "file");
     if (!f)
         return NULL;
-    return f[0] == '/' ? xstrdup(f) : xasprintf("%s/%s", p->workdir, f[0] == '.' && f[1] == '/' ? f + 2 : f);
+    return path_absolute(p->workdir, f); /* the loader made it absolute already; kept for a tree built by hand */
 }
 
 static int file_mounts(const Project *p, const Service *s, json_t *mounts, bool secret, char **ret_err)
