@@ -224,28 +224,10 @@ struct CliSession {
     char *err;
 };
 
-static void write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN) {
-                usleep(1000); /* a non-blocking terminal that is full */
-                continue;
-            }
-            return;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
 static void ses_output(void *ud, int stream, const char *p, size_t n)
 {
     (void)ud;
-    write_all(stream == 2 ? STDERR_FILENO : STDOUT_FILENO, p, n);
+    write_fully(stream == 2 ? STDERR_FILENO : STDOUT_FILENO, p, n);
 }
 
 static void ses_input(void *ud, const char *p, size_t n)

@@ -363,6 +363,25 @@ char *path_normalize(const char *path)
     return out;
 }
 
+void write_fully(int fd, const void *data, size_t n)
+{
+    const char *p = data;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN) {
+                usleep(1000); /* a non-blocking terminal that is full */
+                continue;
+            }
+            return;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
 char *path_absolute(const char *base, const char *path)
 {
     _cleanup_free_ char *joined = NULL;

@@ -93,6 +93,10 @@ char *path_dirname(const char *path);
 const char *path_basename(const char *path); /* points into path */
 char *path_normalize(const char *path);      /* folds //, /./ and /../ lexically */
 char *path_absolute(const char *base, const char *path); /* join + normalize, ~ expanded */
+/* Writes all of data to fd, again on EINTR and, for a full non-blocking
+ * terminal, after 1 ms on EAGAIN; gives up silently on other errors. For
+ * the commands' own output, not for the supervisor's loop. */
+void write_fully(int fd, const void *data, size_t n);
 bool path_is_absolute(const char *p);
 
 /* Read a whole file (up to max bytes). 0 or -errno. */

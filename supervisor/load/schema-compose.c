@@ -459,17 +459,6 @@ static void check_external(Ctx *c, const Node *n)
     }
 }
 
-static void check_driver_opts(Ctx *c, const Node *n)
-{
-    if (!schema__want_map(c, n))
-        return;
-    for (size_t i = 0; i < n->len; i++) {
-        size_t old = schema__path_push_key(c, n->keys[i]->str);
-        schema__want_types(c, n->vals[i], T_STRING | T_NUMBER);
-        schema__path_pop(c, old);
-    }
-}
-
 static const Field secret_fields[] = {
     {"name", NULL, 0, STR},
     {"environment", NULL, 0, STR},
@@ -477,7 +466,7 @@ static const Field secret_fields[] = {
     {"external", check_external, 0, 0},
     {"labels", schema__check_list_or_dict, 0, 0},
     {"driver", NULL, 0, STR},
-    {"driver_opts", check_driver_opts, 0, 0},
+    {"driver_opts", schema__check_dict_of_scalars, 0, 0},
     {"template_driver", NULL, 0, STR},
 };
 

@@ -158,27 +158,13 @@ static void exec_host(SeedRun *r)
         }
 }
 
-static void write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
 static void ctr_out(void *ud, int stream, const char *p, size_t n)
 {
     SeedRun *r = ud;
     if (r->mux)
         logmux_feed(r->mux, r->src[stream == 2], p, n);
     else
-        write_all(stream == 2 ? 2 : 1, p, n);
+        write_fully(stream == 2 ? 2 : 1, p, n);
 }
 
 static void on_ctr_chunk(void *ud, const char *data, size_t len)

@@ -27,11 +27,7 @@ case $REAL in
 esac
 [ -S "$REAL_SOCK" ] || skip_all "no Docker engine on this machine ($REAL_SOCK is absent)"
 command -v docker >/dev/null || skip_all "the docker CLI is not installed"
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-if ! "$ROOT/scripts/make-images" >"$T/images.log" 2>&1; then
-    notok "the test images can be made" "$(tail -n 5 "$T/images.log")"
-    finish
-fi
+need_docker_images
 
 P=tendfe$RUN$$
 docker_project "$P"

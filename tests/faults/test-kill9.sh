@@ -19,15 +19,8 @@
 
 ROUNDS=${FAULT_ROUNDS:-10}
 SEED=${FAULT_SEED:-1709}
-if [ ! -S /var/run/docker.sock ] && [ -z "${DOCKER_HOST:-}" ]; then
-    skip_all "no Docker engine on this machine (/var/run/docker.sock is absent)"
-fi
+need_docker_images
 command -v redis-server >/dev/null || skip_all "redis-server not installed"
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-if ! "$ROOT/scripts/make-images" >"$T/images.log" 2>&1; then
-    notok "the test images can be made" "$(tail -n 5 "$T/images.log")"
-    finish
-fi
 
 P=tendk9$RUN$$
 docker_project "$P"

@@ -223,11 +223,7 @@ if [ ! -S /var/run/docker.sock ] && [ -z "${DOCKER_HOST:-}" ]; then
     skip "published ports and bind mounts" "no Docker engine on this machine"
     finish
 fi
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-if ! "$ROOT/scripts/make-images" >"$T/images.log" 2>&1; then
-    notok "the test images can be made" "$(tail -n 5 "$T/images.log")"
-    finish
-fi
+need_docker_images
 P=tendsec$RUN$$
 docker_project "$P"
 P1=$(free_port)
