@@ -219,6 +219,13 @@ static void adopt(Container *c, json_t *entry)
         c->cb.health(c->ud, true);
 }
 
+void adopt_found(Container *c)
+{
+    c->adopted = true;
+    logmux_system(c->d->mux, c->s->name, "adopted running container %s (unchanged)", c->name);
+    adopt(c, c->entry);
+}
+
 static void use_list(Container *c, json_t *body);
 
 static void on_listed(void *ud, int status, json_t *body, const char *err)
@@ -283,9 +290,12 @@ static void decide(Container *c)
             c->started_reported = true;
             c->cb.started(c->ud, true, NULL); /* there already, as it should be */
         } else if (state && streq(state, "running")) {
-            c->adopted = true;
-            logmux_system(c->d->mux, c->s->name, "adopted running container %s (unchanged)", c->name);
-            adopt(c, found);
+            if (c->held)
+                c->parked = PARKED_ADOPT;
+            else
+                adopt_found(c);
+        } else if (c->held) {
+            c->parked = PARKED_START_EXISTING;
         } else {
             start_existing(c);
         }

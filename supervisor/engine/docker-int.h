@@ -7,6 +7,15 @@
 
 #include "engine/imgbuild.h"
 
+/* What a staged container (docker_stage) does once docker_release says. */
+typedef enum Parked {
+    PARKED_NONE,           /* nothing yet: its steps are still in flight */
+    PARKED_START,          /* created (and connected): start it */
+    PARKED_START_EXISTING, /* an unchanged stopped container: start it */
+    PARKED_ADOPT,          /* an unchanged running container: follow it */
+    PARKED_FAIL,           /* a step failed: report parked_err */
+} Parked;
+
 struct Container {
     DockerRt *d;
     const Service *s;
@@ -64,6 +73,9 @@ struct Container {
     bool await_renew;      /* waits for the project's networks and volumes to be made again */
     bool renewed;          /* made them again once for this start */
     bool dry;              /* create_body for a comparison: makes no folders */
+    bool held;             /* docker_stage: everything but the start, until docker_release */
+    Parked parked;         /* the step that waits for docker_release */
+    char *parked_err;      /* PARKED_FAIL: why it cannot be started */
     Container *next; /* DockerRt's list */
 };
 
@@ -140,6 +152,8 @@ void look_up(Container *c);
 char *docker_config_hash(DockerRt *d, const Service *s);
 void on_look_soon(uv_timer_t *t);
 void on_removed_old(void *ud, int status, json_t *body, const char *err);
+/* Follows the unchanged running container of the list entry c->entry. */
+void adopt_found(Container *c);
 
 /* docker-lost.c */
 int64_t mono_ns(void);

@@ -248,7 +248,13 @@ void fail(Container *c, const char *fmt, ...)
     char *msg = xvasprintf(fmt, ap);
     va_end(ap);
     c->req = NULL;
-    if (!c->started_reported) {
+    if (c->held && !c->started_reported) {
+        if (c->parked != PARKED_FAIL) { /* the first error is the one told */
+            c->parked = PARKED_FAIL;
+            c->parked_err = msg;
+            return;
+        }
+    } else if (!c->started_reported) {
         c->started_reported = true;
         c->cb.started(c->ud, false, msg);
     }
@@ -749,6 +755,8 @@ static void connect_next(Container *c)
             c->cb.started(c->ud, true, NULL);
         } else if (c->cb.created && !c->proceeding) {
             c->cb.created(c->ud, c->id);
+        } else if (c->held) {
+            c->parked = PARKED_START;
         } else {
             start(c);
         }
@@ -1251,6 +1259,59 @@ Container *docker_start(DockerRt *d, const Service *s, const ContainerCbs *cbs, 
     return c;
 }
 
+Container *docker_stage(DockerRt *d, const Service *s, const ContainerCbs *cbs, void *ud)
+{
+    /* A one-off is made when it runs; a service that names another
+     * container (network_mode: service:, volumes_from) is hashed and made
+     * with that container's ID, known once that one runs. */
+    if (d->create_only || s->oneoff_name || cbs->created || gojson_has_refs(s))
+        return NULL;
+    Container *c = container_new(d, s, cbs, ud);
+    c->held = true;
+    if (d->build_all && s->build && !strvec_contains(&d->built, s->name)) {
+        strvec_push(&d->built, s->name);
+        c->prebuild = true;
+        build_image(c);
+    } else {
+        look_up(c); /* nothing is told before docker_release: no need to wait for the loop */
+    }
+    return c;
+}
+
+bool docker_staged(const Container *c)
+{
+    return c && c->held;
+}
+
+void docker_release(Container *c)
+{
+    if (!c->held)
+        return;
+    c->held = false;
+    Parked p = c->parked;
+    c->parked = PARKED_NONE;
+    switch (p) {
+    case PARKED_NONE: /* its steps go on, and start it at their end */
+        break;
+    case PARKED_START:
+        start(c);
+        break;
+    case PARKED_START_EXISTING:
+        start_existing(c);
+        break;
+    case PARKED_ADOPT:
+        adopt_found(c);
+        break;
+    case PARKED_FAIL: {
+        char *err = c->parked_err;
+        c->parked_err = NULL;
+        fail(c, "%s", err);
+        free(err);
+        break;
+    }
+    }
+}
+
 void docker_proceed(Container *c, const char *err)
 {
     c->proceeding = true;
@@ -1336,6 +1397,7 @@ void docker_container_free(Container *c)
     free(c->hash);
     free(c->id);
     free(c->cur_image);
+    free(c->parked_err);
     json_decref(c->entry);
     free(c);
 }

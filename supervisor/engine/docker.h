@@ -104,6 +104,22 @@ void docker_set_build(DockerRt *d, bool on);
 /* Starts (or adopts) the container of a service. Returns NULL only when
  * out of memory; errors come through cbs->started. */
 Container *docker_start(DockerRt *d, const Service *s, const ContainerCbs *cbs, void *ud);
+/* Stages the container of a service whose dependencies are not ready yet:
+ * all that docker_start does short of the start (the image pulled or built,
+ * a changed container removed, the new one created and connected), while
+ * the dependencies come up, so that once they are ready its start is one
+ * request, as docker compose creates every container before it starts the
+ * first. Nothing is told before docker_release, an error neither (it is
+ * told then). NULL when the service cannot be staged: a one-off, tend
+ * create, an attached run, or a service whose configuration names another
+ * container (network_mode: service:, volumes_from), known once that one
+ * runs. */
+Container *docker_stage(DockerRt *d, const Service *s, const ContainerCbs *cbs, void *ud);
+/* Whether c is staged and not released yet. */
+bool docker_staged(const Container *c);
+/* Carries a staged container on as docker_start would have: started (or
+ * an unchanged running one followed), or its error told. */
+void docker_release(Container *c);
 /* Follows a running container another client made or started (id), as
  * if tend had started it: logs from its start, exit, health. cbs->started
  * tells ok, or why not (it is not running, or its configuration is not

@@ -473,11 +473,15 @@ static void spawn(Manager *m, Svc *v)
             v->spawn_waiting = true;
             return;
         }
+        v->start_ns = mgr_mono_ns();
+        if (docker_staged(v->ctr)) {
+            docker_release(v->ctr); /* created while its dependencies came up */
+            return;
+        }
         if (v->ctr) {
             docker_container_free(v->ctr);
             v->ctr = NULL;
         }
-        v->start_ns = mgr_mono_ns();
         static const ContainerCbs attached = {.started = on_ctr_started, .exited = on_ctr_exited,
                                               .health = on_ctr_health, .created = on_ctr_created,
                                               .other = on_ctr_other};
@@ -1252,6 +1256,15 @@ static void on_docker_prepared(void *ud, bool ok, const char *err)
             if (v->state == SS_STARTING)
                 spawn(m, v);
         }
+    }
+    /* The containers of services that wait for their dependencies are
+     * made now, while those come up: once they are ready, the start is
+     * all that is left. */
+    for (size_t i = 0; ok && i < m->n; i++) {
+        Svc *v = &m->svcs[i];
+        bool attach = m->o.run_created && m->o.run_service && streq(m->o.run_service, v->def->name);
+        if (v->selected && v->state == SS_WAITING && !v->ctr && v->def->runtime == RUNTIME_DOCKER && !attach)
+            v->ctr = docker_stage(m->dock, v->def, &ctr_cbs, v);
     }
     mgr_drain(m);
 }

@@ -10,7 +10,9 @@
 #   4. a host service waits for a container that is probed through its
 #      published port;
 #   5. an image that is missing with pull_policy: never fails its service
-#      with a message naming it, and its dependents at once.
+#      with a message naming it, and its dependents at once;
+#   6. a dependent's container is made while its dependency comes up and
+#      started, the same container, once the dependency is healthy.
 # TAP output. Everything labelled with the test's projects is removed at the
 # end, with the pulled image and the registry.
 # Usage: test-docker-ready.sh TEND_BINARY
@@ -22,7 +24,7 @@ fi
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 
 P=tenddr$RUN$$
-PROJECTS="${P}a ${P}b ${P}c ${P}d ${P}e"
+PROJECTS="${P}a ${P}b ${P}c ${P}d ${P}e ${P}f"
 # shellcheck disable=SC2086
 docker_project "$P" $PROJECTS
 REGPORT=
@@ -338,8 +340,90 @@ for dep in ("boxed", "hosted"):
 ran = [e for e in evs if e.get("line") in ("boxed-ran", "hosted-ran")]
 check(not ran, "no dependent ran", ran)
 EOF
-if [ -z "$(by_label container "$E")" ]; then ok "no container was made for the failed services"; else notok "no container was made for the failed services"; fi
+# A dependent's container may have been made ahead (as docker compose makes
+# every container before it starts any); none was ever started.
+started=
+for _id in $(by_label container "$E"); do
+    _st=$(docker inspect -f '{{.Name}} {{.State.Status}} {{.State.StartedAt}}' "$_id" 2>/dev/null)
+    case $_st in
+        *" created 0001-01-01T00:00:00Z") ;;
+        *) started="$started [$_st]" ;;
+    esac
+done
+if [ -z "$started" ]; then ok "no container of the failed services was started"; else notok "no container of the failed services was started" "$started"; fi
 down_v "$E"
+
+# ---- 6. dependents' containers are made while their dependency comes up ----
+
+F=${P}f
+mkdir -p "$T/gate"
+cat >"$T/$F.yaml" <<'EOF'
+services:
+  gate:
+    image: tend/busybox
+    command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.2; done"]
+    volumes: ["./gate:/gate"]
+    stop_grace_period: 1s
+    healthcheck:
+      test: ["CMD", "test", "-e", "/gate/open"]
+      interval: 300ms
+  app:
+    image: tend/busybox
+    command: ["sh", "-c", "echo app-ran; trap 'exit 0' TERM; while :; do sleep 0.2; done"]
+    stop_grace_period: 1s
+    depends_on:
+      gate: {condition: service_healthy}
+EOF
+ctr_state() { docker inspect -f '{{.State.Status}}' "$F-$1-1" 2>/dev/null; }
+ctr_id() { docker inspect -f '{{.Id}}' "$F-$1-1" 2>/dev/null; }
+start_tend "$F" up --json
+if wait_for 30 eval '[ "$(ctr_state gate)" = running ]' && wait_for 15 eval '[ "$(ctr_state app)" = created ]'; then
+    ok "the dependent's container is made while its dependency is not healthy yet"
+else
+    notok "the dependent's container is made while its dependency is not healthy yet" \
+        "gate: $(ctr_state gate), app: $(ctr_state app)"
+    diag_run "$F"
+fi
+sleep 1
+if [ "$(ctr_state app)" = created ] && ! grep -q app-ran "$T/$F.out"; then
+    ok "... and not started before its dependency is healthy"
+else
+    notok "... and not started before its dependency is healthy" "app: $(ctr_state app)"
+fi
+app_id=$(ctr_id app)
+touch "$T/gate/open"
+if wait_for 30 grep -q '"event":"ready"' "$T/$F.out" && wait_for 5 grep -q app-ran "$T/$F.out"; then
+    ok "once its dependency is healthy the container made ahead is started"
+else
+    notok "once its dependency is healthy the container made ahead is started"
+    diag_run "$F"
+fi
+if [ -n "$app_id" ] && [ "$(ctr_id app)" = "$app_id" ]; then
+    ok "... the same container, not another"
+else
+    notok "... the same container, not another" "made ahead: $app_id, running: $(ctr_id app)"
+fi
+py_check "$T/$F.out" <<'EOF'
+evs = events(sys.argv[1])
+gr = index_of(evs, event="state", service="gate", to="ready")
+ast = index_of(evs, event="state", service="app", to="starting")
+check(gr is not None and ast is not None and gr < ast, "the app starts after the gate is ready",
+      [e for e in evs if e.get("event") == "state"])
+said = [e.get("line") for e in evs if e.get("service") == "app" and e.get("stream") == "tend"]
+check(not any("recreat" in (l or "") for l in said), "nothing about the app is recreated", said)
+EOF
+stop_up 20
+# A rerun finds both containers stopped and unchanged: the app's is
+# started again (staged while the gate comes up), not made anew.
+start_tend "$F" up --json
+if wait_for 30 grep -q '"event":"ready"' "$T/$F.out" && [ "$(ctr_id app)" = "$app_id" ]; then
+    ok "a rerun starts the stopped, unchanged container of the dependent again"
+else
+    notok "a rerun starts the stopped, unchanged container of the dependent again" "made ahead: $app_id, running: $(ctr_id app)"
+    diag_run "$F"
+fi
+stop_up 20
+down_v "$F"
 
 left=
 for _p in $PROJECTS; do
