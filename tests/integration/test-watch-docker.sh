@@ -84,7 +84,9 @@ if wait_for 20 file_in app /srv/app/hello.txt hello; then
 else
     notok "sync copies a new file into a container that has no bind mount" "$(in_ctr app ls -laR /srv 2>&1 | head -n 10)"; diag_run "$P"
 fi
-check "... said in one line" said app "synced (app/hello.txt created) in"
+# The line comes once the copy's answer is in, which can be after the file
+# shows in the container.
+check "... said in one line" wait_for 10 said app "synced (app/hello.txt created) in"
 echo again >"$T/app/hello.txt"
 mkdir -p "$T/app/sub/deeper"
 sleep 0.3
@@ -105,8 +107,8 @@ check "sync does not restart the container" [ "$(count_out '^app *| started')" -
 # ---- sync+exec ----
 echo hooked-content >"$T/hook/h.txt"
 if wait_for 20 file_in app /tmp/hooked hooked-content; then ok "sync+exec copies, then runs the command in the container"; else notok "sync+exec copies, then runs the command in the container"; diag_run "$P"; fi
-check "... its output is shown" said app "exec: hook-ran"
-check "... and one line says so" said app "synced and ran the command (hook/h.txt created) in"
+check "... its output is shown" wait_for 10 said app "exec: hook-ran"
+check "... and one line says so" wait_for 10 said app "synced and ran the command (hook/h.txt created) in"
 
 kill -INT "$TEND_PID"
 if wait_tend 30; then ok "tend watch stops on Ctrl-C"; else notok "tend watch stops on Ctrl-C"; fi
