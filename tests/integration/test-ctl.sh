@@ -127,12 +127,20 @@ if [ -s "$T/l5.out" ] && [ "$bad_ts" -eq 0 ]; then ok "logs --since --timestamps
 # A follower sees new lines, and the end when tend stops.
 "$TEND" -p c1 -f "$T/c1.yaml" logs -f --tail 0 api >"$T/follow.out" 2>&1 &
 FOLLOW_PID=$!
-if wait_for 5 grep -q "api line" "$T/follow.out"; then ok "logs -f: new lines arrive"; else notok "logs -f: new lines arrive" "$(cat "$T/follow.out")"; fi
+if wait_for 10 grep -q "api line" "$T/follow.out"; then ok "logs -f: new lines arrive"; else notok "logs -f: new lines arrive" "$(cat "$T/follow.out")"; fi
 
 # ---- events, restart, stop ----
 "$TEND" -p c1 -f "$T/c1.yaml" events --json >"$T/events.out" 2>&1 &
 EVENTS_PID=$!
-sleep 0.3
+# events prints nothing until something happens: burst (which nothing
+# below looks at) is restarted until its events show that the follower
+# listens, so that db's restart below cannot come before it does.
+events_listen() {
+    [ -s "$T/events.out" ] && return 0
+    tend_c restart burst >/dev/null 2>&1
+    return 1
+}
+if ! wait_for 20 events_listen; then notok "events: the follower listens" "$(cat "$T/events.out")"; fi
 pid_before=$(tend_c ps --json | "$PY" -c 'import json,sys; print([s for s in json.load(sys.stdin) if s["service"]=="db"][0].get("pid"))')
 tend_c restart db >"$T/r.out" 2>&1
 rc=$?
@@ -151,7 +159,10 @@ tend_c start slow >"$T/s2.out" 2>&1
 rc=$?
 st=$(tend_c ps --json | "$PY" -c 'import json,sys; print([s for s in json.load(sys.stdin) if s["service"]=="slow"][0]["state"])')
 if [ $rc -eq 0 ] && [ "$st" = running ]; then ok "start slow: running again"; else notok "start slow" "rc=$rc state=$st $(cat "$T/s2.out")"; fi
-sleep 0.2
+# The follower writes what tend sent it in its own time: slow's start, the
+# last of it, is waited for (events come in order).
+slow_running() { grep '"event":"state"' "$T/events.out" | grep '"service":"slow"' | grep -q '"to":"running"'; }
+wait_for 10 slow_running
 py_check "$T/events.out" <<'EOF'
 evs = events(sys.argv[1])
 i = index_of(evs, event="state", service="db", **{"from": "ready", "to": "stopping"})
@@ -163,7 +174,15 @@ check(all("time" in e for e in evs), "events: each has a time")
 EOF
 
 # ---- a second up ----
-napi0=$(pgrep -fc -- "$T-api")
+# api's shell and its shim, not the children the shell forks for sleep
+# (until their exec they carry its command line): the processes that carry
+# the marker and lead a process group.
+api_shells() {
+    for _p in $(pgrep -f -- "$T-api"); do
+        [ "$(ps -o pgid= -p "$_p" 2>/dev/null | tr -d ' ')" = "$_p" ] && echo "$_p"
+    done | wc -l
+}
+napi0=$(api_shells)
 t0=$(now_ms)
 "$TEND" -p c1 -f "$T/c1.yaml" up >"$T/up2.out" 2>&1
 rc=$?
@@ -173,7 +192,7 @@ if [ $rc -eq 1 ] && grep -q "tend is already running this project (pid $TEND_PID
 else
     notok "a second up: exit 1, naming the running one" "rc=$rc $(cat "$T/up2.out")"
 fi
-napi=$(pgrep -fc -- "$T-api")
+napi=$(api_shells)
 check "a second up started nothing ($napi0 then $napi api processes)" test "$napi" -eq "$napi0"
 
 # ---- down ----
@@ -182,8 +201,8 @@ rc=$?
 if [ $rc -eq 0 ] && ! tend_alive; then ok "down: the running tend stopped and exited"; else notok "down: the running tend stopped and exited" "rc=$rc $(cat "$T/down.out")"; fi
 wait_tend 10
 check "up exited 1 (a service had failed) after down" test "$TEND_RC" = 1
-if wait_for 3 eval '! pid_alive $FOLLOW_PID'; then ok "logs -f ends when tend stops"; else notok "logs -f ends when tend stops"; fi
-if wait_for 3 eval '! pid_alive $EVENTS_PID'; then ok "events ends when tend stops"; else notok "events ends when tend stops"; fi
+if wait_for 10 eval '! pid_alive $FOLLOW_PID'; then ok "logs -f ends when tend stops"; else notok "logs -f ends when tend stops"; fi
+if wait_for 10 eval '! pid_alive $EVENTS_PID'; then ok "events ends when tend stops"; else notok "events ends when tend stops"; fi
 grep -q '"event":"stopped"' "$T/events.out"
 check "events: the last one is stopped" test $? -eq 0
 check "the socket file is gone" test ! -e "$XDG_RUNTIME_DIR/tend/c1.sock"
