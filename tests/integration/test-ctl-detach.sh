@@ -46,7 +46,7 @@ tend_d wait --timeout 5 >/dev/null 2>&1
 check "wait: exit 0" test $? -eq 0
 "$TEND" -p d1 -f "$T/d1.yaml" attach --no-color >"$T/attach.out" 2>&1 &
 ATTACH=$!
-if wait_for 5 grep -q "^api *| api line" "$T/attach.out"; then ok "attach follows the output"; else notok "attach follows the output" "$(cat "$T/attach.out")"; fi
+if wait_for 10 grep -q "^api *| api line" "$T/attach.out"; then ok "attach follows the output"; else notok "attach follows the output" "$(cat "$T/attach.out")"; fi
 test -s "$XDG_STATE_HOME/tend/d1/tend.log" && grep -q "db ready" "$XDG_STATE_HOME/tend/d1/tend.log"
 check "the background tend writes its output to STATE/tend.log" test $? -eq 0
 
@@ -107,7 +107,7 @@ if [ $rc -eq 0 ] && ! pid_alive "$SUP"; then ok "down stops the background tend 
 # shellcheck disable=SC2086
 left=$(alive_of $pids; leftovers)
 if [ -z "$left" ]; then ok "nothing is left after down"; else notok "nothing is left after down" "$left"; fi
-if wait_for 3 eval '! pid_alive $ATTACH'; then ok "attach ends when the stack stops"; else notok "attach ends when the stack stops"; fi
+if wait_for 10 eval '! pid_alive $ATTACH'; then ok "attach ends when the stack stops"; else notok "attach ends when the stack stops"; fi
 check "the socket file is gone" test ! -e "$SOCK"
 
 # ---- up -d --wait with a service that fails ----
@@ -135,7 +135,7 @@ check "up -d returns once every service has started (exit $rc)" test "$rc" -eq 0
 pids=$(group_pids)
 kill -KILL "$SUP"
 # shellcheck disable=SC2086
-if wait_for 3 eval 'test -z "$(alive_of $SUP $pids)"'; then ok "kill -9 of the background tend takes its services with it"; else notok "kill -9 of the background tend takes its services with it" "$(alive_of $SUP $pids)"; fi
+if wait_for 10 eval 'test -z "$(alive_of $SUP $pids)"'; then ok "kill -9 of the background tend takes its services with it"; else notok "kill -9 of the background tend takes its services with it" "$(alive_of $SUP $pids)"; fi
 check "the socket file stays behind (stale)" test -S "$SOCK"
 tend_d ps >"$T/ps-stale.out" 2>&1
 rc=$?
@@ -146,7 +146,7 @@ SUP=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' "$T/up5.out" | head -n 1)
 pids=$(group_pids)
 kill -KILL "$SUP"
 # shellcheck disable=SC2086
-wait_for 3 eval 'test -z "$(alive_of $SUP $pids)"'
+wait_for 10 eval 'test -z "$(alive_of $SUP $pids)"'
 tend_d up -d --wait >"$T/up6.out" 2>&1
 rc=$?
 if [ $rc -eq 0 ] && grep -q "every service is ready" "$T/up6.out"; then ok "the next up -d cleans the stale socket up and starts"; else notok "the next up -d cleans the stale socket up and starts" "rc=$rc $(cat "$T/up6.out")"; fi
