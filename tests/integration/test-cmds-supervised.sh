@@ -79,7 +79,11 @@ fi
 # ---- pause, unpause: a host process and a container ----
 tend pause srv web 2>"$T/pause.err"
 child=$(pgrep -f "^$PY -m http.server --bind 127.0.0.1 $PORT" | head -n 1)
-pst=$(ps -o stat= -p "$child" 2>/dev/null | cut -c1)
+# tend answers once it asked the shim, which then stops the group: the
+# stop is waited for.
+stat_of() { ps -o stat= -p "$1" 2>/dev/null | cut -c1; }
+wait_for 10 eval '[ "$(stat_of "$child")" = T ]'
+pst=$(stat_of "$child")
 if [ "$(ps_field srv state)" = paused ] && [ "$pst" = T ] && [ "$(docker inspect -f '{{.State.Status}}' "$P-web-1")" = paused ] &&
     [ "$(ps_field web state)" = paused ]; then
     ok "pause freezes the host process (SIGSTOP) and the container; ps shows them paused"
@@ -95,8 +99,8 @@ else
     notok "while paused its probe is held: no unhealthy restart" "restarts=$(ps_field srv restarts) state=$(ps_field srv state)"
 fi
 tend unpause srv web 2>/dev/null
-if wait_for 5 answers && [ "$(docker inspect -f '{{.State.Status}}' "$P-web-1")" = running ] &&
-    wait_for 5 sh -c "[ \"\$($TEND -p $P -f $T/$P.yaml ps --format json | grep -o '\"state\":\"ready\"' | wc -l)\" = 2 ]"; then
+if wait_for 10 answers && [ "$(docker inspect -f '{{.State.Status}}' "$P-web-1")" = running ] &&
+    wait_for 10 sh -c "[ \"\$($TEND -p $P -f $T/$P.yaml ps --format json | grep -o '\"state\":\"ready\"' | wc -l)\" = 2 ]"; then
     ok "unpause thaws both; they answer and are ready again"
 else
     notok "unpause thaws both; they answer and are ready again" "srv=$(ps_field srv state) web=$(ps_field web state)"
