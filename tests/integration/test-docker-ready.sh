@@ -104,7 +104,7 @@ services:
       redis: {condition: service_healthy}
 EOF
 start_tend "$A" up --json
-if wait_for 60 grep -q '"event":"ready"' "$T/$A.out" && wait_for 5 grep -q 'app-saw-its-dependencies' "$T/$A.out"; then
+if wait_for 60 grep -q '"event":"ready"' "$T/$A.out" && wait_for 15 grep -q 'app-saw-its-dependencies' "$T/$A.out"; then
     ok "postgres and redis containers become ready and the app runs"
 else
     notok "postgres and redis containers become ready and the app runs"
@@ -392,7 +392,7 @@ else
 fi
 app_id=$(ctr_id app)
 touch "$T/gate/open"
-if wait_for 30 grep -q '"event":"ready"' "$T/$F.out" && wait_for 5 grep -q app-ran "$T/$F.out"; then
+if wait_for 30 grep -q '"event":"ready"' "$T/$F.out" && wait_for 15 grep -q app-ran "$T/$F.out"; then
     ok "once its dependency is healthy the container made ahead is started"
 else
     notok "once its dependency is healthy the container made ahead is started"
