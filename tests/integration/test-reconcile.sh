@@ -266,7 +266,7 @@ fi
 tnd down >"$T/down.out" 2>&1
 wait_for 30 eval '! sup_alive'
 check "tend down ends the background tend" eval '! sup_alive'
-wait_for 5 eval '! pid_alive $EVENTS'
+wait_for 10 eval '! pid_alive $EVENTS'
 py_check "$T/events.out" <<'EOF'
 evs = events(sys.argv[1])
 out = [e for e in evs if e.get("event") == "outside"]

@@ -74,7 +74,7 @@ TEND_NAME=sec
 TEND_PID=$!
 tendc() { (cd "$T/proj" && "$TEND" -p sec "$@"); }
 if wait_for 20 out_has sec "all services ready"; then ok "the stack comes up"; else notok "the stack comes up"; diag_run sec; fi
-wait_for 5 out_has sec "app-up"
+wait_for 10 out_has sec "app-up"
 "$PY" - "$XDG_RUNTIME_DIR/tend/sec.sock" >"$T/events.out" 2>&1 <<'EOF' &
 import json, socket, sys
 s = socket.socket(socket.AF_UNIX)

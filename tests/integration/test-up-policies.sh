@@ -49,7 +49,7 @@ EOF
 start_tend hc up --json
 wait_for 10 grep -q '"event":"ready"' "$T/hc.out" || notok "the healthcheck stack becomes ready" "no ready event in 10 s"
 # app has no probe: it is ready as soon as it runs, maybe before its echo.
-wait_for 5 grep -q 'saw-ready' "$T/hc.out"
+wait_for 10 grep -q 'saw-ready' "$T/hc.out"
 kill -INT "$TEND_PID" 2>/dev/null
 wait_tend 10
 if grep -q 'saw-ready' "$T/hc.out"; then ok "a CMD-SHELL healthcheck holds the dependent until it passes"; else notok "a CMD-SHELL healthcheck holds the dependent until it passes"; diag_run hc; fi

@@ -65,7 +65,7 @@ EOF
 }
 stack seeded ""
 start_tend seeded up --no-color
-if wait_for 30 grep -q 'all services ready' "$T/seeded.out" && wait_for 5 grep -q 'items=' "$T/seeded.out"; then
+if wait_for 30 grep -q 'all services ready' "$T/seeded.out" && wait_for 10 grep -q 'items=' "$T/seeded.out"; then
     ok "up with seeds becomes ready"
 else
     notok "up with seeds becomes ready"
