@@ -37,10 +37,30 @@ INJECTED=0
 HANGS=0
 LOST=0
 
-mode() { # MODE...: what the proxy does from now on (it reads it every 50 ms)
+# The proxy reads its mode file every 50 ms: a request of the test's own
+# through it tells when a mode is in force (the engine's answer to _ping is
+# OK; garble answers a cut JSON body; truncate 40 leaves not even the
+# headers; delay makes the answer wait).
+ping_proxy() { curl -s -m 5 --unix-socket "$PSOCK" http://engine/_ping 2>/dev/null; }
+in_force() { # MODE... (as one word or several)
+    # shellcheck disable=SC2048,SC2086
+    set -- $*
+    case $1 in
+        down) [ ! -S "$PSOCK" ] ;;
+        pass) [ "$(ping_proxy)" = OK ] ;;
+        garble) ping_proxy | grep -q '"Id": "abc"' ;;
+        truncate) [ -S "$PSOCK" ] && [ "$(ping_proxy)" != OK ] ;;
+        delay)
+            _t=$(now_ms)
+            ping_proxy >/dev/null
+            [ $(($(now_ms) - _t)) -ge "$2" ]
+            ;;
+    esac
+}
+mode() { # MODE...: what the proxy does from now on, once it does it
     echo "$*" >"$MODE.new" && mv "$MODE.new" "$MODE"
     [ "$*" = pass ] || INJECTED=$((INJECTED + 1))
-    sleep 0.2
+    wait_for 10 in_force "$@" || echo "# the proxy did not take mode \"$*\" within 10 s"
 }
 echo pass >"$MODE"
 "$PROXY" "$PSOCK" "$REAL_SOCK" "$MODE" >"$T/proxy.out" 2>&1 &
@@ -101,7 +121,7 @@ sleep 1
 check "tend keeps running while the engine is away" tend_alive
 mode pass
 waited 20 "tend reconnects on its own once the engine is back" out_has "$P" "reconnected to the Docker engine"
-waited 10 "the running container is followed again (its new output arrives)" ticks_after "reconnected to the Docker engine" 3
+waited 20 "the running container is followed again (its new output arrives)" ticks_after "reconnected to the Docker engine" 3
 check "the container was not restarted (same start time)" [ "$(started_at store)" = "$before" ]
 
 # ---- 2. a container exits while the engine is away ----
