@@ -15,6 +15,16 @@
 HANGS=0
 seen_has() { grep -q "$1" "$T/seen" 2>/dev/null; }
 starts() { [ -f "$T/seen" ] && wc -l <"$T/seen" | tr -d ' ' || echo 0; }
+# The inotify watches tend holds (lines "inotify wd:" of its inotify fd).
+tend_watches() {
+    for _fd in /proc/"$TEND_PID"/fd/*; do
+        if [ "$(readlink "$_fd" 2>/dev/null)" = "anon_inode:inotify" ]; then
+            grep -c '^inotify' "/proc/$TEND_PID/fdinfo/${_fd##*/}"
+            return
+        fi
+    done
+    echo 0
+}
 project() { # NAME: a service that says, at each start, what it finds in src
     cat >"$T/$1.yaml" <<EOF
 services:
@@ -89,7 +99,9 @@ while [ $i -lt 50 ]; do
     mkdir "$T/src/storm$(printf %02d $i)"
     i=$((i + 1))
 done
-sleep 1.5
+# src and the 50 folders: tend adds a watch for each new folder as it hears
+# of it.
+waited 20 "the new folders are watched" eval '[ "$(tend_watches)" -ge 51 ]'
 kill -STOP "$TEND_PID"
 # 680 files in each, created, written and closed: 3 events each
 # (IN_CREATE, IN_MODIFY, IN_CLOSE_WRITE), 102,000 in all.
