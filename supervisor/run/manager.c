@@ -203,12 +203,35 @@ static void check_deps(Manager *m, Svc *v)
     mgr_post(m, v, SE_DEPS_MET, NULL);
 }
 
+static const ContainerCbs ctr_cbs;
+
+/* The container of a service that waits for its dependencies is made while
+ * they come up (docker_stage), so that once they are ready its start is
+ * all that is left. Not before each dependency runs: the engine makes one
+ * container at a time, and the dependencies' own creates and starts, on
+ * the way to ready, go first. */
+static void maybe_stage(Manager *m, Svc *v)
+{
+    if (!m->dock_ready || m->shutting_down || v->ctr || !v->selected || v->state != SS_WAITING ||
+        v->def->runtime != RUNTIME_DOCKER)
+        return;
+    if (m->o.run_created && m->o.run_service && streq(m->o.run_service, v->def->name))
+        return; /* attached: made when it runs */
+    for (size_t i = 0; i < v->def->n_deps; i++) {
+        const Svc *d = &m->svcs[v->def->deps[i].index];
+        if (d->selected && d->state != SS_RUNNING && d->state != SS_READY && d->state != SS_UNHEALTHY)
+            return;
+    }
+    v->ctr = docker_stage(m->dock, v->def, &ctr_cbs, v);
+}
+
 static void recheck_dependents(Manager *m, Svc *v)
 {
     for (size_t i = 0; i < m->n; i++) {
         Svc *w = &m->svcs[i];
         if (!w->selected || w->state != SS_WAITING)
             continue;
+        maybe_stage(m, w);
         for (size_t k = 0; k < w->def->n_deps; k++)
             if (w->def->deps[k].index == v->index) {
                 check_deps(m, w);
@@ -1257,15 +1280,8 @@ static void on_docker_prepared(void *ud, bool ok, const char *err)
                 spawn(m, v);
         }
     }
-    /* The containers of services that wait for their dependencies are
-     * made now, while those come up: once they are ready, the start is
-     * all that is left. */
-    for (size_t i = 0; ok && i < m->n; i++) {
-        Svc *v = &m->svcs[i];
-        bool attach = m->o.run_created && m->o.run_service && streq(m->o.run_service, v->def->name);
-        if (v->selected && v->state == SS_WAITING && !v->ctr && v->def->runtime == RUNTIME_DOCKER && !attach)
-            v->ctr = docker_stage(m->dock, v->def, &ctr_cbs, v);
-    }
+    for (size_t i = 0; i < m->n; i++)
+        maybe_stage(m, &m->svcs[i]);
     mgr_drain(m);
 }
 
