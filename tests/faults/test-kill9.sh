@@ -104,7 +104,7 @@ kill9() { # kills tend, then counts what it left
     wait "$TEND_PID" 2>/dev/null
     TEND_PID=
     KILLS=$((KILLS + 1))
-    if ! wait_for 5 eval '[ -z "$(orphans)" ]'; then
+    if ! wait_for 10 eval '[ -z "$(orphans)" ]'; then
         ORPHANS=$((ORPHANS + $(orphans | wc -l)))
         notok "round $r ($phase): no host process outlives tend" "$(alive_of $(orphans))"
         # shellcheck disable=SC2046

@@ -71,7 +71,7 @@ if grep -qE 'log files: writing again \([0-9]+ lines were left out' "$T/$P.out";
 else
     notok "and how many lines were left out" "$(grep 'log files' "$T/$P.out")"
 fi
-check "the log file grows again" wait_for 5 eval '[ "$(stat -c %s "$LOG")" -gt "$size1" ]'
+check "the log file grows again" wait_for 10 eval '[ "$(stat -c %s "$LOG")" -gt "$size1" ]'
 
 kill -INT "$TEND_PID"
 if wait_tend 20; then ok "tend stops cleanly afterwards"; else HANGS=$((HANGS + 1)); notok "tend stops cleanly afterwards"; fi
