@@ -153,10 +153,14 @@ rm -f "$T/starts"
 PORT2=$(free_port)
 mkdir -p "$T/slow"
 echo 1 >"$T/slow/v"
+# The service comes back only once the gate (outside the watched folder) is
+# open: the edits below are made while it is not ready, however slow the
+# machine.
+touch "$T/gate"
 cat >"$T/q.yaml" <<EOF
 services:
   slow:
-    command: "date +%s%3N >>$T/starts; sleep 1; exec $PY -m http.server $PORT2 --bind 127.0.0.1 --directory $T/slow"
+    command: "date +%s%3N >>$T/starts; while [ ! -e $T/gate ]; do sleep 0.05; done; exec $PY -m http.server $PORT2 --bind 127.0.0.1 --directory $T/slow"
     stop_grace_period: 2s
     develop:
       watch:
@@ -168,13 +172,16 @@ services:
 EOF
 start_tend q watch
 wait_for 20 out_has q "all services ready" || { notok "the slow service is ready at first"; diag_run q; }
+rm "$T/gate"
 echo 2 >"$T/slow/v"
-wait_for 5 starts_are 2
-# three more edits while it is coming back (it takes about 1 s to be ready)
+wait_for 10 starts_are 2
+# three more edits while it is coming back, then the gate opens
 for i in 3 4 5; do
     sleep 0.25
     echo "$i" >"$T/slow/v"
 done
+sleep 0.25
+touch "$T/gate"
 wait_for 15 eval '[ "$(count_out q "reloaded (")" -ge 2 ]'
 sleep 2
 check "edits during a reload make one more restart, not three" starts_are 3
