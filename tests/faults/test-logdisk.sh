@@ -44,9 +44,11 @@ else
 fi
 s1=$(cat "$T/steady" 2>/dev/null)
 o1=$(lines_out)
+# 2 s for a warning said again to show; the services' progress is waited
+# for besides (it is there long before on a machine that is not loaded).
 sleep 2
-s2=$(cat "$T/steady" 2>/dev/null)
-o2=$(lines_out)
+# (steady's file is empty for a moment at each of its writes: read again.)
+wait_for 10 eval 's2=$(cat "$T/steady" 2>/dev/null); o2=$(lines_out); [ "${s2:-0}" -gt "${s1:-0}" ] && [ "$o2" -gt "$o1" ]'
 check "tend keeps running" tend_alive
 check "the services go on running while the disk is full ($s1 -> $s2)" [ "${s2:-0}" -gt "${s1:-0}" ]
 check "their output still reaches the terminal ($o1 -> $o2 lines)" [ "$o2" -gt "$o1" ]
