@@ -161,9 +161,7 @@ char **host_envp(const Env *e)
 char **host_probe_envp(const Service *s)
 {
     Env e = {0};
-    env_from_environ(&e, environ);
-    for (size_t i = 0; i < s->environment.n; i++)
-        env_set(&e, s->environment.keys[i], s->environment.vals[i] ? s->environment.vals[i] : "");
+    host_env(s, &e); /* a valueless variable as the service itself has it */
     char **out = host_envp(&e);
     env_free(&e);
     return out;

@@ -34,10 +34,10 @@ int host_start(uv_loop_t *loop, const Service *s, const char *project_dir, LogMu
  * its free (NULL is fine). */
 char **host_envp(const Env *e);
 void host_envp_free(char **envp);
-/* tend's environment overlaid by the service's, where a valueless service
- * variable is set empty: what exec probes and exec seed steps run with.
- * (host_start's own keeps tend's value instead, as Compose does; the two
- * differ only for valueless variables.) */
+/* The environment a host service runs with (tend's, overlaid by the
+ * service's; a valueless service variable keeps tend's value, as Compose
+ * takes it from the shell): what its exec probes and exec seed steps run
+ * with too. */
 char **host_probe_envp(const Service *s);
 
 /* Sends a signal to the whole process group (SIGSTOP and SIGCONT too). */

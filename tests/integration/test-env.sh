@@ -240,4 +240,31 @@ wait_tend 20
 "$TEND" -p ex -f "$T/ex.yaml" up --except nosuch >/dev/null 2>&1
 check "up --except an unknown service: exit 2" test $? -eq 2
 
+# ---- an exec probe runs with the service's own environment ----
+# A variable listed without a value takes tend's (the shell's) value, or
+# stays unset where the shell has none, in the service and in its probe
+# alike; one with a value is the service's.
+cat >"$T/pe.yaml" <<EOF
+services:
+  svc:
+    command: sh -c 'echo "svc FROM_SHELL=[\$\$FROM_SHELL] NOT_IN_SHELL=[\$\${NOT_IN_SHELL-unset}] SET=[\$\$SET]"; exec sleep 30'
+    environment:
+      FROM_SHELL:
+      NOT_IN_SHELL:
+      SET: in-file
+    healthcheck:
+      test: ["CMD-SHELL", "echo \"FROM_SHELL=[\$\$FROM_SHELL] NOT_IN_SHELL=[\$\${NOT_IN_SHELL-unset}] SET=[\$\$SET]\" >$T/probe-env; true"]
+      interval: 200ms
+EOF
+export FROM_SHELL=from-the-shell
+unset NOT_IN_SHELL
+start_tend pe up
+unset FROM_SHELL
+if wait_for 10 out_has pe "all services ready"; then ok "a service with an exec probe gets ready"; else notok "a service with an exec probe gets ready"; diag_run pe; fi
+want="FROM_SHELL=[from-the-shell] NOT_IN_SHELL=[unset] SET=[in-file]"
+check "the service has the shell's value of a valueless variable, or none" out_has pe "svc $want"
+check "... and so has its exec probe" grep -qxF "$want" "$T/probe-env"
+kill -INT "$TEND_PID" 2>/dev/null
+wait_tend 20
+
 finish
