@@ -6,9 +6,11 @@
 
 #include "load/gojson.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- images ---- */
 
@@ -241,6 +243,85 @@ static void on_listed(void *ud, int status, json_t *body, const char *err)
 
 static void decide(Container *c);
 
+/* An unchanged running container: followed (or, staged, once released). */
+static void go_running(Container *c)
+{
+    if (c->held)
+        c->parked = PARKED_ADOPT;
+    else
+        adopt_found(c);
+}
+
+static void stop_wait_end(Container *c)
+{
+    if (c->stop_timer)
+        uv_close((uv_handle_t *)c->stop_timer, (uv_close_cb)free);
+    c->stop_timer = NULL;
+}
+
+/* It ended: started again as any stopped, unchanged container is. */
+static void on_stopped_meanwhile(void *ud, int status, json_t *body, const char *err)
+{
+    Container *c = ud;
+    (void)body;
+    c->req = NULL;
+    stop_wait_end(c);
+    if (err && status != 404) {
+        fail(c, "cannot wait for %s to stop: %s", c->name, err);
+        return;
+    }
+    if (c->held)
+        c->parked = PARKED_START_EXISTING;
+    else
+        start_existing(c);
+}
+
+/* It did not end within its grace period: it stays, and is followed. */
+static void on_stop_wait_over(uv_timer_t *t)
+{
+    Container *c = t->data;
+    if (c->req)
+        engine_cancel(c->req);
+    c->req = NULL;
+    stop_wait_end(c);
+    logmux_system(c->d->mux, c->s->name, "%s did not stop: following it as it runs", c->name);
+    go_running(c);
+}
+
+/* A container that was sent its stop signal in the moments before tend
+ * started (a tend down or docker stop still under way, say after a kill -9
+ * of the tend that sent it) is on its way down: adopting it would say it is
+ * ready just before it ends. It is waited for (at most what is left of its
+ * grace period, and two seconds) and then started again. Only on the
+ * service's first start: the events were read while preparing. */
+static bool wait_stopping(Container *c)
+{
+    DockerRt *d = c->d;
+    json_t *k = c->first_start && !c->stop_waited && d->stopping ? json_object_get(d->stopping, c->id) : NULL;
+    if (!k)
+        return false;
+    int sig = (int)json_integer_value(json_object_get(k, "signal"));
+    if (sig != SIGTERM && sig != SIGKILL && sig != SIGINT && sig != SIGQUIT && sig != c->s->stop_signal)
+        return false;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    int64_t grace = c->s->stop_grace_period > 0 ? c->s->stop_grace_period : 10 * 1000000000LL;
+    int64_t left = json_integer_value(json_object_get(k, "ns")) + grace + 2 * 1000000000LL - now;
+    if (left <= 0)
+        return false; /* long enough ago: it ignored the signal */
+    c->stop_waited = true;
+    logmux_system(d->mux, c->s->name, "%s is being stopped (a stop was under way): waiting for it to end", c->name);
+    c->stop_timer = xcalloc(1, sizeof *c->stop_timer);
+    uv_timer_init(d->loop, c->stop_timer);
+    c->stop_timer->data = c;
+    uv_timer_start(c->stop_timer, on_stop_wait_over, (uint64_t)(left / 1000000) + 1, 0);
+    char *path = xasprintf("/containers/%s/wait?condition=not-running", c->id);
+    c->req = engine_request(d->e, "POST", path, NULL, on_stopped_meanwhile, c);
+    free(path);
+    return true;
+}
+
 static void on_cur_image(void *ud, int status, json_t *body, const char *err)
 {
     Container *c = ud;
@@ -290,10 +371,8 @@ static void decide(Container *c)
             c->started_reported = true;
             c->cb.started(c->ud, true, NULL); /* there already, as it should be */
         } else if (state && streq(state, "running")) {
-            if (c->held)
-                c->parked = PARKED_ADOPT;
-            else
-                adopt_found(c);
+            if (!wait_stopping(c))
+                go_running(c);
         } else if (c->held) {
             c->parked = PARKED_START_EXISTING;
         } else {

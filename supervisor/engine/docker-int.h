@@ -73,6 +73,8 @@ struct Container {
     bool await_renew;      /* waits for the project's networks and volumes to be made again */
     bool renewed;          /* made them again once for this start */
     bool dry;              /* create_body for a comparison: makes no folders */
+    bool stop_waited;      /* waited once for a stop under way before adopting it */
+    uv_timer_t *stop_timer; /* that wait's end (heap, closed apart) */
     bool held;             /* docker_stage: everything but the start, until docker_release */
     Parked parked;         /* the step that waits for docker_release */
     char *parked_err;      /* PARKED_FAIL: why it cannot be started */
@@ -107,6 +109,13 @@ struct DockerRt {
     bool remove_orphans;
     json_t *existing; /* the project's containers as listed while preparing */
     json_t *images;   /* the engine's images as listed while preparing */
+    /* Containers of the project whose last event, in the last moments
+     * before preparing, was a stop signal: id -> {"ns": when, "signal": n}.
+     * A stop under way (a tend down killed half-way) is waited for rather
+     * than adopted. */
+    json_t *stopping;
+    EngineReq *recent;
+    JsonLines recent_lines;
     bool build_all;   /* up --build */
     bool create_only; /* tend create: containers made, none started */
     unsigned console_rows, console_cols; /* tend run's terminal */

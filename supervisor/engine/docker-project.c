@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- the project: networks, volumes ---- */
 
@@ -170,6 +171,70 @@ static void on_images_listed(void *ud, int status, json_t *body, const char *err
     prep_step_done(d, NULL);
 }
 
+/* The project's recent container events (since the longest stop grace
+ * period, and a little more): which containers were sent a stop signal and
+ * have not ended yet. Docker has no "stopping" state to tell them by. */
+static void on_recent_event(void *ud, json_t *ev)
+{
+    DockerRt *d = ud;
+    const char *action = json_string_value(json_object_get(ev, "Action"));
+    json_t *actor = json_object_get(ev, "Actor");
+    const char *id = json_string_value(json_object_get(actor, "ID"));
+    if (!action || !id)
+        return;
+    if (streq(action, "kill")) {
+        const char *sig = json_string_value(json_object_get(json_object_get(actor, "Attributes"), "signal"));
+        json_t *k = json_object();
+        json_object_set_new(k, "ns", json_integer(json_integer_value(json_object_get(ev, "timeNano"))));
+        json_object_set_new(k, "signal", json_integer(sig ? atoi(sig) : 0));
+        json_object_set_new(d->stopping, id, k);
+    } else if (streq(action, "die") || streq(action, "start") || streq(action, "destroy")) {
+        json_object_del(d->stopping, id);
+    }
+}
+
+static void on_recent_chunk(void *ud, const char *data, size_t len)
+{
+    DockerRt *d = ud;
+    jsonlines_feed(&d->recent_lines, data, len, on_recent_event, d);
+}
+
+/* A safeguard, not a step that can fail: without the events nothing is
+ * waited for. */
+static void on_recent_done(void *ud, int status, json_t *body, const char *err)
+{
+    DockerRt *d = ud;
+    (void)status;
+    (void)body;
+    (void)err;
+    d->recent = NULL;
+    jsonlines_free(&d->recent_lines);
+    prep_step_done(d, NULL);
+}
+
+static void ask_recent(DockerRt *d)
+{
+    const Project *p = d->p;
+    int64_t grace = 10 * 1000000000LL;
+    for (size_t i = 0; i < p->n_services; i++)
+        if (p->services[i]->stop_grace_period > grace)
+            grace = p->services[i]->stop_grace_period;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long long since = (long long)ts.tv_sec - grace / 1000000000LL - 5;
+    json_t *filters = json_pack("{s:[s+], s:[s], s:[s, s, s, s]}", "label", LABEL_PROJECT "=", p->name, "type",
+                                "container", "event", "kill", "die", "start", "destroy");
+    _cleanup_free_ char *f = json_dumps(filters, JSON_COMPACT);
+    json_decref(filters);
+    _cleanup_free_ char *fe = engine_escape(f);
+    _cleanup_free_ char *path =
+        xasprintf("/events?since=%lld&until=%lld.%09ld&filters=%s", since, (long long)ts.tv_sec, ts.tv_nsec, fe);
+    json_decref(d->stopping);
+    d->stopping = json_object();
+    d->prep_pending++;
+    d->recent = engine_stream(d->e, "GET", path, NULL, on_recent_chunk, on_recent_done, d);
+}
+
 /* Which engine: Podman runs a container's healthcheck only from a systemd
  * timer, so without systemd it never runs; tend then runs it (below). */
 static void on_version(void *ud, int status, json_t *body, const char *err)
@@ -281,6 +346,7 @@ static void on_connected(void *ud, bool ok, const char *err)
     engine_request(d->e, "GET", "/images/json", NULL, on_images_listed, d);
     d->prep_pending++;
     engine_request(d->e, "GET", "/version", NULL, on_version, d);
+    ask_recent(d);
     {
         char *f = label_filter(p->name, NULL);
         char *path = xasprintf("/containers/json?all=1&filters=%s", f);
@@ -350,6 +416,10 @@ void docker_free(DockerRt *d)
     jsonlines_free(&d->event_lines);
     json_decref(d->existing);
     json_decref(d->images);
+    json_decref(d->stopping);
+    if (d->recent)
+        engine_cancel(d->recent);
+    jsonlines_free(&d->recent_lines);
     strvec_free(&d->started);
     strvec_free(&d->built);
     engine_free(d->e);

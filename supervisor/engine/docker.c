@@ -1388,6 +1388,8 @@ void docker_container_free(Container *c)
     if (c->why)
         engine_cancel(c->why);
     hc_stop(c);
+    if (c->stop_timer)
+        uv_close((uv_handle_t *)c->stop_timer, (uv_close_cb)free);
     if (c->build)
         image_build_cancel(c->build);
     jsonlines_free(&c->pull_lines);
