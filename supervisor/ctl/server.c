@@ -1151,17 +1151,17 @@ static int ctl_listen(CtlServer *c)
     uv_pipe_init(manager_loop(m), &c->server, 0);
     c->server.data = c;
     c->handles++;
-    mode_t old = umask(077);
+    /* Made 0600 from the start: never, even for a moment, more open. */
+    mode_t old = umask(0177);
     r = uv_pipe_bind(&c->server, path);
     umask(old);
     if (r == UV_EADDRINUSE) {
         unlink(path);
-        old = umask(077);
+        old = umask(0177);
         r = uv_pipe_bind(&c->server, path);
         umask(old);
     }
     if (r == 0) {
-        chmod(path, 0600);
         c->path = TAKE_PTR(path);
         r = uv_listen((uv_stream_t *)&c->server, 64, on_connection);
     }
