@@ -279,6 +279,7 @@ run_peer() {
 
 # One warm-up run of each (page cache of the host's programs, the engine's
 # first network of the run), then alternate.
+NET_MS=0
 run_tend >/dev/null
 run_peer "$COMPOSE5" "$P_V5" >/dev/null
 
