@@ -15,16 +15,6 @@
 HANGS=0
 seen_has() { grep -q "$1" "$T/seen" 2>/dev/null; }
 starts() { [ -f "$T/seen" ] && wc -l <"$T/seen" | tr -d ' ' || echo 0; }
-# The inotify watches tend holds (lines "inotify wd:" of its inotify fd).
-tend_watches() {
-    for _fd in /proc/"$TEND_PID"/fd/*; do
-        if [ "$(readlink "$_fd" 2>/dev/null)" = "anon_inode:inotify" ]; then
-            grep -c '^inotify' "/proc/$TEND_PID/fdinfo/${_fd##*/}"
-            return
-        fi
-    done
-    echo 0
-}
 project() { # NAME: a service that says, at each start, what it finds in src
     cat >"$T/$1.yaml" <<EOF
 services:

@@ -189,6 +189,17 @@ out_has() {
     cat "$T/$1.out" "$T/$1.err" 2>/dev/null | grep -qF -- "$2"
 }
 
+# The inotify watches the running tend ($TEND_PID) holds (lines "inotify wd:" of its inotify fd).
+tend_watches() {
+    for _fd in /proc/"$TEND_PID"/fd/*; do
+        if [ "$(readlink "$_fd" 2>/dev/null)" = "anon_inode:inotify" ]; then
+            grep -c '^inotify' "/proc/$TEND_PID/fdinfo/${_fd##*/}"
+            return
+        fi
+    done
+    echo 0
+}
+
 # Shows a failed run's output.
 diag_run() {
     diag_file "$T/$1.out" "${2:-25}"

@@ -15,16 +15,6 @@ lines_of() { [ -f "$1" ] && wc -l <"$1" | tr -d ' ' || echo 0; }
 starts_are() { [ "$(lines_of "$T/starts")" -eq "$1" ]; }
 starts_at_least() { [ "$(lines_of "$T/starts")" -ge "$1" ]; }
 count_out() { cat "$T/$1.out" "$T/$1.err" 2>/dev/null | grep -cF -- "$2"; }
-# The inotify watches tend holds (lines "inotify wd:" of its inotify fd).
-tend_watches() {
-    for _fd in /proc/"$TEND_PID"/fd/*; do
-        if [ "$(readlink "$_fd" 2>/dev/null)" = "anon_inode:inotify" ]; then
-            grep -c '^inotify' "/proc/$TEND_PID/fdinfo/${_fd##*/}"
-            return
-        fi
-    done
-    echo 0
-}
 http_ok() { "$PY" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$1/', timeout=2)" 2>/dev/null; }
 
 # ---- restart on edits ----
