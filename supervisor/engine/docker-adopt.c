@@ -445,11 +445,16 @@ void on_look_soon(uv_timer_t *t)
     /* A look-up may free containers: start again from the head each time. */
     for (;;) {
         Container *c = d->list;
-        while (c && !c->look_soon)
+        while (c && !c->look_soon && !c->release_soon)
             c = c->next;
         if (!c)
             break;
-        c->look_soon = false;
-        look_up(c);
+        if (c->look_soon) {
+            c->look_soon = false;
+            look_up(c);
+        } else {
+            c->release_soon = false;
+            release_parked(c);
+        }
     }
 }

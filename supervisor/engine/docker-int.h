@@ -76,6 +76,8 @@ struct Container {
     bool stop_waited;      /* waited once for a stop under way before adopting it */
     uv_timer_t *stop_timer; /* that wait's end (heap, closed apart) */
     bool held;             /* docker_stage: everything but the start, until docker_release */
+    bool release_soon;     /* released: its parked step runs from the loop (release_parked) */
+    bool remade;           /* gone before its start, made again once */
     Parked parked;         /* the step that waits for docker_release */
     char *parked_err;      /* PARKED_FAIL: why it cannot be started */
     Container *next; /* DockerRt's list */
@@ -116,6 +118,7 @@ struct DockerRt {
     json_t *stopping;
     EngineReq *recent;
     JsonLines recent_lines;
+    uv_timer_t *recent_timer; /* its limit (heap, closed apart) */
     bool build_all;   /* up --build */
     bool create_only; /* tend create: containers made, none started */
     unsigned console_rows, console_cols; /* tend run's terminal */
@@ -147,6 +150,8 @@ void tell_end_now(Container *c, int64_t code, bool gone);
 void follow(Container *c);
 void start_existing(Container *c);
 void create(Container *c);
+void soon(DockerRt *d);
+void release_parked(Container *c);
 
 /* docker-project.c */
 json_t *labels_json(const Env *user, const char *project, const char *key, const char *kind);

@@ -199,17 +199,35 @@ static void on_recent_chunk(void *ud, const char *data, size_t len)
     jsonlines_feed(&d->recent_lines, data, len, on_recent_event, d);
 }
 
+static void recent_end(DockerRt *d)
+{
+    d->recent = NULL;
+    jsonlines_free(&d->recent_lines);
+    if (d->recent_timer)
+        uv_close((uv_handle_t *)d->recent_timer, (uv_close_cb)free);
+    d->recent_timer = NULL;
+    prep_step_done(d, NULL);
+}
+
 /* A safeguard, not a step that can fail: without the events nothing is
  * waited for. */
 static void on_recent_done(void *ud, int status, json_t *body, const char *err)
 {
-    DockerRt *d = ud;
     (void)status;
     (void)body;
     (void)err;
-    d->recent = NULL;
-    jsonlines_free(&d->recent_lines);
-    prep_step_done(d, NULL);
+    recent_end(ud);
+}
+
+/* An engine that keeps the stream open past `until` (its clock behind
+ * tend's, or one that follows its event log regardless) is not waited
+ * for: what came by then is used. */
+static void on_recent_timeout(uv_timer_t *t)
+{
+    DockerRt *d = t->data;
+    if (d->recent)
+        engine_cancel(d->recent);
+    recent_end(d);
 }
 
 static void ask_recent(DockerRt *d)
@@ -233,6 +251,10 @@ static void ask_recent(DockerRt *d)
     d->stopping = json_object();
     d->prep_pending++;
     d->recent = engine_stream(d->e, "GET", path, NULL, on_recent_chunk, on_recent_done, d);
+    d->recent_timer = xcalloc(1, sizeof *d->recent_timer);
+    uv_timer_init(d->loop, d->recent_timer);
+    d->recent_timer->data = d;
+    uv_timer_start(d->recent_timer, on_recent_timeout, 1000, 0);
 }
 
 /* Which engine: Podman runs a container's healthcheck only from a systemd
@@ -419,6 +441,8 @@ void docker_free(DockerRt *d)
     json_decref(d->stopping);
     if (d->recent)
         engine_cancel(d->recent);
+    if (d->recent_timer)
+        uv_close((uv_handle_t *)d->recent_timer, (uv_close_cb)free);
     jsonlines_free(&d->recent_lines);
     strvec_free(&d->started);
     strvec_free(&d->built);

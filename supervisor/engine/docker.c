@@ -608,6 +608,14 @@ static void on_started(void *ud, int status, json_t *body, const char *err)
         renew(c); /* another client removed the project's network (docker compose down) */
         return;
     }
+    if (status == 404 && err && strstr(err, "No such container") && !c->remade) {
+        /* Gone since it was found or made (removed by another client while
+         * it waited to start): made again. */
+        c->remade = true;
+        logmux_system(c->d->mux, c->s->name, "%s is gone (removed by another client?): making it again", c->name);
+        on_removed_old(c, 404, NULL, NULL);
+        return;
+    }
     if (err && status != 304) {
         fail(c, "cannot start container %s: %s", c->name, err);
         return;
@@ -1247,16 +1255,23 @@ Container *docker_start(DockerRt *d, const Service *s, const ContainerCbs *cbs, 
          * the Container (its address for the probes among it): the
          * answer waits for the loop. */
         c->look_soon = true;
-        if (!d->soon) {
-            d->soon = xcalloc(1, sizeof *d->soon);
-            uv_timer_init(d->loop, d->soon);
-            d->soon->data = d;
-        }
-        uv_timer_start(d->soon, on_look_soon, 0, 0);
+        soon(d);
         return c;
     }
     look_up(c);
     return c;
+}
+
+/* on_look_soon runs from the loop, for the containers marked look_soon or
+ * release_soon. */
+void soon(DockerRt *d)
+{
+    if (!d->soon) {
+        d->soon = xcalloc(1, sizeof *d->soon);
+        uv_timer_init(d->loop, d->soon);
+        d->soon->data = d;
+    }
+    uv_timer_start(d->soon, on_look_soon, 0, 0);
 }
 
 Container *docker_stage(DockerRt *d, const Service *s, const ContainerCbs *cbs, void *ud)
@@ -1300,15 +1315,28 @@ void docker_release(Container *c)
         start_existing(c);
         break;
     case PARKED_ADOPT:
-        adopt_found(c);
+    case PARKED_FAIL:
+        /* These tell the caller at once (started, and healthy when it is
+         * known): from the loop, not inside the caller's own step, which
+         * would take the health for news before it waits for any. */
+        c->parked = p;
+        c->release_soon = true;
+        soon(c->d);
         break;
-    case PARKED_FAIL: {
+    }
+}
+
+void release_parked(Container *c)
+{
+    Parked p = c->parked;
+    c->parked = PARKED_NONE;
+    if (p == PARKED_ADOPT) {
+        adopt_found(c);
+    } else if (p == PARKED_FAIL) {
         char *err = c->parked_err;
         c->parked_err = NULL;
         fail(c, "%s", err);
         free(err);
-        break;
-    }
     }
 }
 

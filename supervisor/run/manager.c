@@ -872,6 +872,15 @@ static void process(Manager *m, Event *ev)
         v->stop_requested = true;
     Transition t = service_decide(from, ev->e, &c);
     set_state(m, v, t.next, ev->e, ev->reason);
+    /* A container made ahead is for the start that ends this wait: if the
+     * wait ends otherwise (stopped, a dependency failed) it is let go, and
+     * a restart asked for while waiting (a rebuilt image, say) makes it
+     * again; either way it is staged anew for the next wait. */
+    if (docker_staged(v->ctr) && (t.next != SS_WAITING || ev->e == SE_RESTART) && t.next != SS_STARTING) {
+        docker_container_free(v->ctr);
+        v->ctr = NULL;
+        maybe_stage(m, v);
+    }
     if (v->seed && t.next != SS_READY) {
         seed_cancel(v->seed); /* stopped or failed while seeding: its open transaction is rolled back */
         v->seed = NULL;

@@ -371,6 +371,9 @@ services:
     image: tend/busybox
     command: ["sh", "-c", "echo app-ran; trap 'exit 0' TERM; while :; do sleep 0.2; done"]
     stop_grace_period: 1s
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 300ms
     depends_on:
       gate: {condition: service_healthy}
 EOF
@@ -412,16 +415,41 @@ check(gr is not None and ast is not None and gr < ast, "the app starts after the
 said = [e.get("line") for e in evs if e.get("service") == "app" and e.get("stream") == "tend"]
 check(not any("recreat" in (l or "") for l in said), "nothing about the app is recreated", said)
 EOF
-stop_up 20
-# A rerun finds both containers stopped and unchanged: the app's is
-# started again (staged while the gate comes up), not made anew.
+# A rerun after kill -9 finds both running, healthy and unchanged: the
+# app's, staged as running, is followed once the gate is ready, and is
+# ready at once (its health was known before anything waited for it).
+kill -KILL "$TEND_PID"
+wait_tend 10
 start_tend "$F" up --json
-if wait_for 30 grep -q '"event":"ready"' "$T/$F.out" && [ "$(ctr_id app)" = "$app_id" ]; then
-    ok "a rerun starts the stopped, unchanged container of the dependent again"
+if wait_for 20 grep -q '"event":"ready"' "$T/$F.out" && [ "$(ctr_id app)" = "$app_id" ]; then
+    ok "a rerun adopts the running, healthy container of the dependent and gets ready"
 else
-    notok "a rerun starts the stopped, unchanged container of the dependent again" "made ahead: $app_id, running: $(ctr_id app)"
+    notok "a rerun adopts the running, healthy container of the dependent and gets ready" \
+        "made ahead: $app_id, running: $(ctr_id app)"
     diag_run "$F"
 fi
+stop_up 20
+# A rerun finds both containers stopped and unchanged: the app's is
+# started again, not made anew; removed by another client while it waits,
+# it is made again.
+rm -f "$T/gate/open"
+start_tend "$F" up --json
+if wait_for 30 eval '[ "$(ctr_state gate)" = running ]' && sleep 1 && [ "$(ctr_state app)" = exited ]; then
+    ok "a rerun waits again for the gate, the dependent's container as it was"
+else
+    notok "a rerun waits again for the gate, the dependent's container as it was" "gate: $(ctr_state gate), app: $(ctr_state app)"
+    diag_run "$F"
+fi
+docker rm -f "$F-app-1" >/dev/null 2>&1
+touch "$T/gate/open"
+if wait_for 30 grep -q '"event":"ready"' "$T/$F.out" && wait_for 5 grep -q app-ran "$T/$F.out"; then
+    ok "the dependent's container, removed by another client while it waited, is made again and runs"
+else
+    notok "the dependent's container, removed by another client while it waited, is made again and runs" \
+        "app: $(ctr_state app)"
+    diag_run "$F"
+fi
+check "... and tend says so" grep -q "is gone (removed by another client?): making it again" "$T/$F.out"
 stop_up 20
 down_v "$F"
 
