@@ -395,6 +395,40 @@ int host_signal(HostProc *p, int sig)
     return 0;
 }
 
+int host_stopped(const HostProc *p)
+{
+    if (!p || p->exited)
+        return -1;
+    /* The command is the shim's child: its pid from the shim's children. */
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", (long)p->pid, (long)p->pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    long child = strtol(buf, NULL, 10);
+    if (child <= 0)
+        return -1;
+    snprintf(path, sizeof path, "/proc/%ld/stat", child);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    /* "PID (COMM) STATE ...": the state follows the last ')' */
+    const char *rp = strrchr(buf, ')');
+    if (!rp || rp[1] != ' ')
+        return -1;
+    return rp[2] == 'T' || rp[2] == 't' ? 1 : 0;
+}
+
 pid_t host_pid(const HostProc *p)
 {
     return p ? p->pid : 0;

@@ -39,6 +39,9 @@ void host_envp_free(char **envp);
  * takes it from the shell): what its exec probes and exec seed steps run
  * with too. */
 char **host_probe_envp(const Service *s);
+/* Whether the service's command (the shim's child) is stopped (SIGSTOP):
+ * 1 stopped, 0 not, -1 not known (gone, or /proc says nothing). */
+int host_stopped(const HostProc *p);
 
 /* Sends a signal to the whole process group (SIGSTOP and SIGCONT too). */
 int host_signal(HostProc *p, int sig);

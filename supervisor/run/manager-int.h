@@ -58,6 +58,8 @@ struct Svc {
     int kill_sig;       /* tend kill: stopped by this signal, with no grace period */
     bool paused;        /* tend pause: frozen, probe held */
     EngineReq *pause_req; /* a container's pause or unpause in flight */
+    uv_timer_t *pause_poll; /* a host service's pause: waits for its group to stop (heap) */
+    int pause_polls;
     void (*pause_done)(void *ud, const char *err);
     void *pause_ud;
 };
@@ -117,3 +119,5 @@ void stop_probe(Svc *v);
 void svc_signal(Svc *v, int sig);
 void signal_stop(Manager *m, Svc *v);
 void pause_apply(Manager *m, Svc *v, bool pause, bool by_other);
+/* Answers a pause still waiting for the group to stop ("tend is stopping"). */
+void manager_pause_cancel(Svc *v);

@@ -282,12 +282,34 @@ static void on_paused(void *ud, int status, json_t *body, const char *err)
     v->pause_done(v->pause_ud, err && status != 409 ? err : NULL);
 }
 
+/* A host service is paused when its command has stopped, not when the
+ * shim was asked: the answer waits for that (at most a second). */
+static void pause_poll_end(Svc *v, const char *err)
+{
+    uv_close((uv_handle_t *)v->pause_poll, (uv_close_cb)free);
+    v->pause_poll = NULL;
+    v->pause_done(v->pause_ud, err);
+}
+
+static void on_pause_poll(uv_timer_t *t)
+{
+    Svc *v = t->data;
+    if (!v->proc || host_stopped(v->proc) != 0 || ++v->pause_polls >= 500)
+        pause_poll_end(v, NULL);
+}
+
+void manager_pause_cancel(Svc *v)
+{
+    if (v->pause_poll)
+        pause_poll_end(v, "tend is stopping");
+}
+
 int manager_pause(Manager *m, size_t i, bool pause, void (*done)(void *ud, const char *err), void *ud)
 {
     Svc *v = &m->svcs[i];
     if (!v->proc_alive || !(v->state == SS_RUNNING || v->state == SS_READY || v->state == SS_UNHEALTHY))
         return -ESRCH;
-    if (v->pause_req)
+    if (v->pause_req || v->pause_poll)
         return -EBUSY;
     if (v->paused == pause) {
         done(ud, NULL);
@@ -296,7 +318,17 @@ int manager_pause(Manager *m, size_t i, bool pause, void (*done)(void *ud, const
     if (v->proc) {
         svc_signal(v, pause ? SIGSTOP : SIGCONT);
         pause_apply(m, v, pause, false);
-        done(ud, NULL);
+        if (!pause || host_stopped(v->proc) != 0) {
+            done(ud, NULL);
+            return 0;
+        }
+        v->pause_done = done;
+        v->pause_ud = ud;
+        v->pause_polls = 0;
+        v->pause_poll = xcalloc(1, sizeof *v->pause_poll);
+        uv_timer_init(m->loop, v->pause_poll);
+        v->pause_poll->data = v;
+        uv_timer_start(v->pause_poll, on_pause_poll, 2, 2);
         return 0;
     }
     if (!m->dock || !v->ctr)

@@ -1351,6 +1351,7 @@ void manager_free(Manager *m)
             host_free(v->dead_proc);
         if (v->ctr)
             docker_container_free(v->ctr);
+        manager_pause_cancel(v);
         if (v->pause_req) {
             engine_cancel(v->pause_req);
             v->pause_req = NULL;

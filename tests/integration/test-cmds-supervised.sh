@@ -79,10 +79,8 @@ fi
 # ---- pause, unpause: a host process and a container ----
 tend pause srv web 2>"$T/pause.err"
 child=$(pgrep -f "^$PY -m http.server --bind 127.0.0.1 $PORT" | head -n 1)
-# tend answers once it asked the shim, which then stops the group: the
-# stop is waited for.
+# tend answers once the command has stopped: read at once.
 stat_of() { ps -o stat= -p "$1" 2>/dev/null | cut -c1; }
-wait_for 10 eval '[ "$(stat_of "$child")" = T ]'
 pst=$(stat_of "$child")
 if [ "$(ps_field srv state)" = paused ] && [ "$pst" = T ] && [ "$(docker inspect -f '{{.State.Status}}' "$P-web-1")" = paused ] &&
     [ "$(ps_field web state)" = paused ]; then
