@@ -40,7 +40,7 @@ wait_for 10 eval '[ "$(docker events --since 30s --until 0s --filter container='
 check "the container is still running out its stop" [ "$(ctr '{{.State.Status}}')" = running ]
 start_tend "$P" up --no-color
 if wait_for 30 log_has "all services ready"; then ok "tend up gets ready"; else notok "tend up gets ready"; diag_run "$P"; fi
-check "... after saying it waits for the stop under way" log_has "is being stopped (a stop was under way): waiting for it to end"
+check "... after saying it waits for the stop under way" wait_for 10 log_has "is being stopped (a stop was under way): waiting for it to end"
 wait "$STOPPER" 2>/dev/null
 check "... and the container was started again after it ended" [ "$(ctr '{{.State.StartedAt}}')" != "$started0" ]
 sleep 1
@@ -55,7 +55,7 @@ started1=$(ctr '{{.State.StartedAt}}')
 docker kill -s HUP "$P-slow-1" >/dev/null 2>&1
 start_tend "$P" up --no-color
 if wait_for 30 log_has "all services ready"; then ok "after a SIGHUP from another client tend up gets ready"; else notok "after a SIGHUP from another client tend up gets ready"; diag_run "$P"; fi
-check "... adopting the running container as it is" log_has "adopted running container $P-slow-1 (unchanged)"
+check "... adopting the running container as it is" wait_for 10 log_has "adopted running container $P-slow-1 (unchanged)"
 check "... not waiting for it" eval '! log_has "is being stopped"'
 check "... which was not started again" [ "$(ctr '{{.State.StartedAt}}')" = "$started1" ]
 kill -INT "$TEND_PID"
