@@ -162,6 +162,10 @@ start_tend() {
     TEND_NAME=$1
     shift
     TEND_RC=
+    # Emptied here, not only by the background command's redirection, which
+    # may come later: a wait for a line must not find the last run's.
+    : >"$T/$TEND_NAME.out"
+    : >"$T/$TEND_NAME.err"
     env --default-signal=INT,QUIT "$TEND" -p "$TEND_NAME" -f "$T/$TEND_NAME.yaml" "$@" \
         >"$T/$TEND_NAME.out" 2>"$T/$TEND_NAME.err" </dev/null &
     TEND_PID=$!

@@ -67,6 +67,8 @@ up_bg() {
     TEND_NAME=$1
     TEND_RC=
     UP_START_MS=$(now_ms)
+    : >"$T/$1.out" # not left to the background command: a wait must not find the last run's lines
+    : >"$T/$1.err"
     (cd "$PROJ" && exec env --default-signal=INT,QUIT TEND_EXAMPLE_PORT="$PORT" "$TEND" -p "$P" up --json) \
         >"$T/$1.out" 2>"$T/$1.err" </dev/null &
     TEND_PID=$!
