@@ -34,6 +34,8 @@ cleanup_docker() {
             xargs -r docker inspect -f '{{range .Mounts}}{{.Name}} {{end}}' 2>/dev/null)
         docker ps -aq --filter "label=com.docker.compose.project=$_p" | xargs -r docker rm -f >/dev/null 2>&1
         [ -n "$_vols" ] && docker volume rm $_vols >/dev/null 2>&1
+        # anonymous volumes of containers removed without -v, noted before
+        [ -s "$T/anon-vols" ] && xargs -r docker volume rm <"$T/anon-vols" >/dev/null 2>&1
         docker network ls -q --filter "label=com.docker.compose.project=$_p" | xargs -r docker network rm >/dev/null 2>&1
     done
 }
@@ -244,6 +246,10 @@ PYEOF
     tc unpause web 2>/dev/null
     if grep -qx 'web paused' "$T/dps.txt"; then ok "pause acts on a container docker compose made"; else notok "pause acts on a container docker compose made"; diag_file "$T/dps.txt"; fi
     tc kill 2>"$T/tkill.err"
+    # rm -f without -v leaves their anonymous volumes, as docker compose's
+    # does: noted here for the cleanup.
+    dc ps -aq 2>/dev/null | xargs -r docker inspect -f '{{range .Mounts}}{{.Name}} {{end}}' 2>/dev/null |
+        tr ' ' '\n' | grep . >>"$T/anon-vols"
     tc rm -f >"$T/trm.out" 2>&1
     if [ -z "$(dc ps -aq 2>/dev/null)" ]; then
         ok "kill and rm -f remove docker compose's containers"
