@@ -94,6 +94,9 @@ void schema__check_signal(Ctx *c, const Node *n);
 void schema__check_list_of_strings(Ctx *c, const Node *n);
 void schema__check_string_or_list(Ctx *c, const Node *n);
 void schema__check_list_or_dict(Ctx *c, const Node *n);
+/* A list of strings (checked here) or a mapping: true when n is the
+ * mapping, for the caller to check; anything else is an error. */
+bool schema__want_map_or_list(Ctx *c, const Node *n);
 void schema__check_dict_of_scalars(Ctx *c, const Node *n);
 void schema__check_command(Ctx *c, const Node *n);
 void schema__check_hook(Ctx *c, const Node *n);

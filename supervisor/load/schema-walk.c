@@ -521,16 +521,23 @@ void schema__check_string_or_list(Ctx *c, const Node *n)
 
 /* A mapping of scalar (or null) values, or a list of "KEY=VALUE" strings:
  * environment, labels, build args. */
-void schema__check_list_or_dict(Ctx *c, const Node *n)
+bool schema__want_map_or_list(Ctx *c, const Node *n)
 {
     if (n && n->kind == NODE_SEQ) {
         schema__check_list_of_strings(c, n);
-        return;
+        return false;
     }
     if (!n || n->kind != NODE_MAP) {
         schema__err(c, n, "must be a mapping or a list, not %s", schema__kind_name(n));
-        return;
+        return false;
     }
+    return true;
+}
+
+void schema__check_list_or_dict(Ctx *c, const Node *n)
+{
+    if (!schema__want_map_or_list(c, n))
+        return;
     for (size_t i = 0; i < n->len; i++) {
         const Node *v = n->vals[i];
         if (v->kind != NODE_MAP && v->kind != NODE_SEQ)

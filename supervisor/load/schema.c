@@ -412,14 +412,8 @@ static const Field depends_fields[] = {
 
 static void check_depends_on(Ctx *c, const Node *n)
 {
-    if (n && n->kind == NODE_SEQ) {
-        schema__check_list_of_strings(c, n);
+    if (!schema__want_map_or_list(c, n))
         return;
-    }
-    if (!n || n->kind != NODE_MAP) {
-        schema__err(c, n, "must be a mapping or a list, not %s", schema__kind_name(n));
-        return;
-    }
     for (size_t i = 0; i < n->len; i++) {
         const Node *v = n->vals[i];
         size_t old = schema__path_push_key(c, n->keys[i]->str);
@@ -476,14 +470,8 @@ static const Field svc_network_fields[] = {
 
 static void check_svc_networks(Ctx *c, const Node *n)
 {
-    if (n && n->kind == NODE_SEQ) {
-        schema__check_list_of_strings(c, n);
+    if (!schema__want_map_or_list(c, n))
         return;
-    }
-    if (!n || n->kind != NODE_MAP) {
-        schema__err(c, n, "must be a mapping or a list, not %s", schema__kind_name(n));
-        return;
-    }
     for (size_t i = 0; i < n->len; i++) {
         const Node *v = n->vals[i];
         size_t old = schema__path_push_key(c, n->keys[i]->str);
