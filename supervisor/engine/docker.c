@@ -1235,31 +1235,35 @@ void docker_explain(DockerRt *d, const Service *s, const char *id,
     free(path);
 }
 
-Container *docker_start(DockerRt *d, const Service *s, const ContainerCbs *cbs, void *ud)
+/* The first step of a start or a staging: the image built first (up
+ * --build), or the service's container looked for. */
+static Container *begin(Container *c)
 {
-    Container *c = container_new(d, s, cbs, ud);
+    DockerRt *d = c->d;
+    const Service *s = c->s;
     if (s->oneoff_name) {
         /* tend run: always a new container, never one to adopt. */
         on_removed_old(c, 204, NULL, NULL);
-        return c;
-    }
-    if (d->build_all && s->build && !strvec_contains(&d->built, s->name)) {
+    } else if (d->build_all && s->build && !strvec_contains(&d->built, s->name)) {
         strvec_push(&d->built, s->name);
         c->prebuild = true;
         build_image(c);
-        return c;
-    }
-    if (c->first_start && d->existing) {
+    } else if (c->first_start && d->existing) {
         /* The list made while preparing answers at once, and an adopted
          * container would report itself started before the caller has
          * the Container (its address for the probes among it): the
          * answer waits for the loop. */
         c->look_soon = true;
         soon(d);
-        return c;
+    } else {
+        look_up(c);
     }
-    look_up(c);
     return c;
+}
+
+Container *docker_start(DockerRt *d, const Service *s, const ContainerCbs *cbs, void *ud)
+{
+    return begin(container_new(d, s, cbs, ud));
 }
 
 /* on_look_soon runs from the loop, for the containers marked look_soon or
@@ -1283,14 +1287,7 @@ Container *docker_stage(DockerRt *d, const Service *s, const ContainerCbs *cbs, 
         return NULL;
     Container *c = container_new(d, s, cbs, ud);
     c->held = true;
-    if (d->build_all && s->build && !strvec_contains(&d->built, s->name)) {
-        strvec_push(&d->built, s->name);
-        c->prebuild = true;
-        build_image(c);
-    } else {
-        look_up(c); /* nothing is told before docker_release: no need to wait for the loop */
-    }
-    return c;
+    return begin(c);
 }
 
 bool docker_staged(const Container *c)

@@ -400,30 +400,19 @@ int host_stopped(const HostProc *p)
     if (!p || p->exited)
         return -1;
     /* The command is the shim's child: its pid from the shim's children. */
-    char path[64], buf[256];
-    snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", (long)p->pid, (long)p->pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    _cleanup_free_ char *kids = NULL, *line = NULL;
+    size_t n;
+    _cleanup_free_ char *kpath = xasprintf("/proc/%ld/task/%ld/children", (long)p->pid, (long)p->pid);
+    if (read_file(kpath, 4096, &kids, &n) < 0)
         return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
-    long child = strtol(buf, NULL, 10);
+    long child = strtol(kids, NULL, 10);
     if (child <= 0)
         return -1;
-    snprintf(path, sizeof path, "/proc/%ld/stat", child);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    _cleanup_free_ char *spath = xasprintf("/proc/%ld/stat", child);
+    if (read_file(spath, 4096, &line, &n) < 0)
         return -1;
-    n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = '\0';
     /* "PID (COMM) STATE ...": the state follows the last ')' */
-    const char *rp = strrchr(buf, ')');
+    const char *rp = strrchr(line, ')');
     if (!rp || rp[1] != ' ')
         return -1;
     return rp[2] == 'T' || rp[2] == 't' ? 1 : 0;

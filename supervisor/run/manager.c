@@ -210,13 +210,20 @@ static const ContainerCbs ctr_cbs;
  * all that is left. Not before each dependency runs: the engine makes one
  * container at a time, and the dependencies' own creates and starts, on
  * the way to ready, go first. */
+/* tend run's service, attached: its container is made when it runs, and
+ * its output comes through the attachment. */
+static bool attached(const Manager *m, const Service *s)
+{
+    return m->o.run_created && m->o.run_service && streq(m->o.run_service, s->name);
+}
+
 static void maybe_stage(Manager *m, Svc *v)
 {
     if (!m->dock_ready || m->shutting_down || v->ctr || !v->selected || v->state != SS_WAITING ||
         v->def->runtime != RUNTIME_DOCKER)
         return;
-    if (m->o.run_created && m->o.run_service && streq(m->o.run_service, v->def->name))
-        return; /* attached: made when it runs */
+    if (attached(m, v->def))
+        return;
     for (size_t i = 0; i < v->def->n_deps; i++) {
         const Svc *d = &m->svcs[v->def->deps[i].index];
         if (d->selected && d->state != SS_RUNNING && d->state != SS_READY && d->state != SS_UNHEALTHY)
@@ -505,11 +512,10 @@ static void spawn(Manager *m, Svc *v)
             docker_container_free(v->ctr);
             v->ctr = NULL;
         }
-        static const ContainerCbs attached = {.started = on_ctr_started, .exited = on_ctr_exited,
-                                              .health = on_ctr_health, .created = on_ctr_created,
-                                              .other = on_ctr_other};
-        bool attach = m->o.run_created && m->o.run_service && streq(m->o.run_service, s->name);
-        v->ctr = docker_start(m->dock, s, attach ? &attached : &ctr_cbs, v);
+        static const ContainerCbs attached_cbs = {.started = on_ctr_started, .exited = on_ctr_exited,
+                                                  .health = on_ctr_health, .created = on_ctr_created,
+                                                  .other = on_ctr_other};
+        v->ctr = docker_start(m->dock, s, attached(m, s) ? &attached_cbs : &ctr_cbs, v);
         return; /* on_ctr_started posts SE_SPAWNED or SE_SPAWN_FAILED */
     }
     char *err = NULL;
