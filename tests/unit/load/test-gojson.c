@@ -81,6 +81,23 @@ static void write_file(const char *dir, const char *rel, const char *content)
     free(path);
 }
 
+/* Loads root's compose.yaml as project "p", with no environment; prints
+ * the diagnostics when it fails. */
+static int load_in(const char *root, Project **ret)
+{
+    char *no_env[] = {NULL};
+    ConfigOptions o = {0};
+    o.cwd = root;
+    o.environ_ = no_env;
+    o.project_name = "p";
+    Diag d = {0};
+    int r = config_load(&o, ret, &d);
+    for (size_t i = 0; r < 0 && i < d.msgs.n; i++)
+        printf("#   diag: %s\n", d.msgs.v[i]);
+    diag_free(&d);
+    return r;
+}
+
 TEST(service_json_is_compose_gos_byte_for_byte)
 {
     TEST_TMP(tmpl, "tend-test-gojson");
@@ -90,17 +107,8 @@ TEST(service_json_is_compose_gos_byte_for_byte)
     write_file(root, "k", "secret\n");
     char *src = path_join(root, "src");
     mkdir(src, 0755);
-    char *no_env[] = {NULL};
-    ConfigOptions o = {0};
-    o.cwd = root;
-    o.environ_ = no_env;
-    o.project_name = "p";
     Project *p = NULL;
-    Diag d = {0};
-    int r = config_load(&o, &p, &d);
-    for (size_t i = 0; r < 0 && i < d.msgs.n; i++)
-        printf("#   diag: %s\n", d.msgs.v[i]);
-    REQUIRE(r == 0 && p && p->n_services == 1);
+    REQUIRE(load_in(root, &p) == 0 && p && p->n_services == 1);
     StrBuf b;
     strbuf_init(&b, 0);
     gojson_service(p->services[0], NULL, NULL, &b);
@@ -115,7 +123,6 @@ TEST(service_json_is_compose_gos_byte_for_byte)
     free(want);
     strbuf_free(&b);
     project_free(p);
-    diag_free(&d);
     char *cmd = xasprintf("rm -rf '%s'", root);
     CHECK(system(cmd) == 0);
     free(cmd);
@@ -151,14 +158,8 @@ TEST(service_references_add_a_dependency_and_hash_the_container_id)
     write_file(root, "compose.yaml",
                "services:\n  db:\n    image: x\n  side:\n    image: x\n    network_mode: service:db\n"
                "    volumes_from: [db, 'container:other:ro']\n    links: [db]\n");
-    char *no_env[] = {NULL};
-    ConfigOptions o = {0};
-    o.cwd = root;
-    o.environ_ = no_env;
-    o.project_name = "p";
     Project *p = NULL;
-    Diag d = {0};
-    REQUIRE(config_load(&o, &p, &d) == 0 && p->n_services == 2);
+    REQUIRE(load_in(root, &p) == 0 && p->n_services == 2);
     const Service *side = project_service(p, "side");
     REQUIRE(side && side->n_deps == 1);
     CHECK_STR(side->deps[0].service, "db");
@@ -177,7 +178,6 @@ TEST(service_references_add_a_dependency_and_hash_the_container_id)
     strbuf_free(&raw);
     strbuf_free(&resolved);
     project_free(p);
-    diag_free(&d);
     char *cmd = xasprintf("rm -rf '%s'", root);
     CHECK(system(cmd) == 0);
     free(cmd);
